@@ -1,0 +1,136 @@
+"""Fixtures for real-process tests: the real binaries on 127.0.0.1 with ephemeral ports.
+
+Every process a test starts is killed at teardown; every wait is a bounded poll on a
+condition.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("RC_BIN_DIR", ROOT / "build" / "bin"))
+
+
+def wait_until(pred: Callable[[], Any], timeout: float, step: float = 0.02) -> Any:
+    """Polls `pred` until it returns a truthy value or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            return value
+        time.sleep(step)  # a polling step, not a wait for an outcome
+
+
+class Proc:
+    """A started binary whose output goes to a log file."""
+
+    def __init__(self, args: list[str], log: Path) -> None:
+        self.args = args
+        self.log = log
+        self._fh = open(log, "wb")
+        self.popen = subprocess.Popen(args, stdout=self._fh, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def signal(self, sig: int) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+
+    def stop(self, timeout: float = 10.0) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+        self._fh.close()
+        return self.popen.returncode
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(5)
+
+
+class Cluster:
+    """Starts brokers and workers for one test and cleans them up."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.procs: list[Proc] = []
+        self.port = 0
+        self.address = ""
+        self._n = 0
+
+    def _start(self, name: str, args: list[str]) -> Proc:
+        self._n += 1
+        p = Proc(args, self.tmp / f"{self._n:02d}-{name}.log")
+        self.procs.append(p)
+        return p
+
+    def broker(self, *extra: str, port: int = 0, heartbeat_ms: int = 100) -> Proc:
+        p = self._start("broker", [str(BIN / "retire-cluster-main"), "--bind", "127.0.0.1",
+                                   "--port", str(port), "--heartbeat-ms", str(heartbeat_ms), *extra])
+        found = wait_until(lambda: re.search(r"listening on tcp://127\.0\.0\.1:(\d+)", p.output()), 10)
+        assert found, f"broker did not start:\n{p.output()}"
+        self.port = int(found.group(1))
+        self.address = f"127.0.0.1:{self.port}"
+        return p
+
+    def worker(self, device_id: str, *extra: str, slots: int = 2, heartbeat_ms: int = 100,
+               binary: str = "rc-test-worker") -> Proc:
+        return self._start(device_id, [str(BIN / binary), "--join", self.address, "--device-id", device_id,
+                                       "--slots", str(slots), "--heartbeat-ms", str(heartbeat_ms),
+                                       "--no-internet-check", "--no-python", *extra])
+
+    def cli(self, tool: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / tool), self.address, *args], capture_output=True, text=True,
+                              timeout=timeout)
+
+    def stats(self) -> dict[str, Any]:
+        r = self.cli("retire-cluster-status", "--json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    def devices(self, include_offline: bool = True) -> dict[str, dict[str, Any]]:
+        args = ["--devices", "--json"] + (["--all"] if include_offline else [])
+        r = self.cli("retire-cluster-status", *args)
+        assert r.returncode == 0, r.stderr
+        return {d["device_id"]: d for d in json.loads(r.stdout)}
+
+    def online(self) -> set[str]:
+        return {k for k, d in self.devices().items() if d["status"] == "online"}
+
+    def wait_online(self, ids: set[str], timeout: float = 10) -> bool:
+        return bool(wait_until(lambda: ids <= self.online(), timeout, step=0.05))
+
+    def submit(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return self.cli("retire-cluster-submit", *args, timeout=timeout)
+
+    def close(self) -> None:
+        for p in reversed(self.procs):
+            p.kill()
+            p.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(tmp_path)
+    try:
+        yield c
+    finally:
+        c.close()
