@@ -14,7 +14,7 @@ namespace {
 constexpr const char* kLog = "broker";
 
 std::chrono::milliseconds to_ms(double seconds) {
-    return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000.0)));
+    return std::chrono::milliseconds(std::max<std::int64_t>(1, std::llround(seconds * 1000.0)));
 }
 } // namespace
 
@@ -111,17 +111,18 @@ void BrokerCore::dispatch(Now now) {
         t->attempts++;
         t->lease = lease;
         t->device = a->device;
-        t->reason.clear();
-        auto timeout = to_ms(t->timeout_s);
+        if (t->more) t->more->reason.clear();
+        auto timeout = to_ms(static_cast<double>(t->timeout_s));
         leases_.emplace(lease.value, Lease{a->task, a->device, now.mono + timeout, true});
         lease_deadlines_.emplace(now.mono + timeout, lease.value);
         w.leases.insert(lease.value);
         ++counters_.dispatched;
-        RC_DEBUG(kLog, "dispatch " << t->id.value << " (" << t->type << ", attempt " << t->attempts
+        const std::string& type = scheduler_.task_type(t->cls);
+        RC_DEBUG(kLog, "dispatch " << t->id.value << " (" << type << ", attempt " << t->attempts
                                    << ") to " << w.device_id.value
                                    << (a->by_affinity ? " by affinity" : ""));
         send_worker(a->device,
-                    proto::TaskAssign{t->id, lease, t->type, t->payload, t->metadata, t->attempts,
+                    proto::TaskAssign{t->id, lease, type, t->payload, t->view().metadata, t->attempts,
                                       static_cast<std::uint32_t>(timeout.count())},
                     now);
     }
@@ -130,39 +131,40 @@ void BrokerCore::dispatch(Now now) {
 void BrokerCore::attempt_failed(TaskRef ref, TaskRecord& t, TaskStatus final_status,
                                 std::string word, std::string error, bool at_once, Now now) {
     std::string device = t.device != kNoDevice ? registry_.at(t.device).device_id.value : "";
-    t.attempt_errors.push_back(AttemptError{t.attempts, word, error, device});
+    t.detail().attempt_errors.push_back(AttemptError{t.attempts, word, error, device});
     t.lease = LeaseId{};
     if (t.attempts <= static_cast<std::uint32_t>(t.max_retries)) {
         if (!transition(t, TaskEvent::Requeue, now)) return;
         ++counters_.retried;
         if (at_once) {
-            t.reason = "requeued after " + word + ": " + error;
+            t.detail().reason = "requeued after " + word + ": " + error;
             enqueue(ref, t);
         } else {
             auto delay = cfg_.retry_backoff * (1LL << std::min<std::uint32_t>(t.attempts - 1, 20));
             delay = std::min<std::chrono::milliseconds>(delay, cfg_.retry_backoff_max);
-            t.ready_at = now.mono + delay;
-            t.reason = "retry " + std::to_string(t.attempts + 1) + " waits " +
+            t.detail().ready_at = now.mono + delay;
+            t.detail().reason = "retry " + std::to_string(t.attempts + 1) + " waits " +
                        std::to_string(delay.count()) + " ms after " + word + ": " + error;
-            backoff_.emplace(t.ready_at, ref);
+            backoff_.emplace(t.detail().ready_at, ref);
         }
         RC_INFO(kLog, "task " << t.id.value << " attempt " << t.attempts << " " << word << " ("
                               << error << "); retrying");
         return;
     }
-    t.error = std::move(error);
-    t.reason = word;
+    t.detail().error = std::move(error);
+    t.detail().reason = word;
     finish(ref, t, final_status == TaskStatus::Timeout ? TaskEvent::TimeOut : TaskEvent::Fail, now);
 }
 
 void BrokerCore::finish(TaskRef ref, TaskRecord& t, TaskEvent e, Now now) {
     if (!transition(t, e, now)) return;
-    t.completed_at = now.wall;
+    t.detail().completed_at = now.wall;
+    t.payload = Bytes{}; // never dispatched again; results may be kept for an hour
     --active_;
     switch (t.status) {
     case TaskStatus::Success:
         ++counters_.succeeded;
-        if (t.device != kNoDevice) scheduler_.note_ran(t.type, t.device);
+        if (t.device != kNoDevice) scheduler_.note_ran(scheduler_.task_type(t.cls), t.device);
         break;
     case TaskStatus::Failed: ++counters_.failed; break;
     case TaskStatus::Timeout: ++counters_.timed_out; break;
@@ -174,7 +176,7 @@ void BrokerCore::finish(TaskRef ref, TaskRecord& t, TaskEvent e, Now now) {
     ++throughput_.back().second;
     retention_.emplace_back(now.mono, ref);
     RC_DEBUG(kLog, "task " << t.id.value << " " << to_string(t.status)
-                           << (t.error.empty() ? "" : ": " + t.error));
+                           << (t.view().error.empty() ? "" : ": " + t.view().error));
     notify_waiters(t.id.value);
 }
 
@@ -342,22 +344,23 @@ TaskResult BrokerCore::result_of(const TaskRecord& t) const {
     TaskResult r;
     r.task_id = t.id;
     r.status = t.status;
-    r.result_data = t.result;
-    r.error_message = t.error;
+    const TaskDetail& d = t.view();
+    r.result_data = d.result;
+    r.error_message = d.error;
     r.device_id = t.device != kNoDevice ? registry_.at(t.device).device_id.value : "";
     r.attempts = t.attempts;
-    r.execution_time = t.exec_time;
+    r.execution_time = d.exec_time;
     r.created_at = t.created_at;
-    r.started_at = t.started_at;
-    r.completed_at = t.completed_at;
-    r.attempt_errors = t.attempt_errors;
+    r.started_at = d.started_at;
+    r.completed_at = d.completed_at;
+    r.attempt_errors = d.attempt_errors;
     return r;
 }
 
 proto::TaskInfo BrokerCore::info_of(const TaskRecord& t) const {
     proto::TaskInfo i;
     i.task_id = t.id;
-    i.task_type = t.type;
+    i.task_type = scheduler_.task_type(t.cls);
     i.status = t.status;
     i.priority = t.priority;
     i.attempts = t.attempts;
@@ -370,13 +373,13 @@ proto::TaskInfo BrokerCore::info_of(const TaskRecord& t) const {
 
 std::string BrokerCore::queued_reason(const TaskRecord& t) const {
     if (t.status != TaskStatus::Queued || t.queue_seq == 0) {
-        if (t.status == TaskStatus::Failed || t.status == TaskStatus::Timeout) return t.error;
-        return t.reason;
+        if (t.status == TaskStatus::Failed || t.status == TaskStatus::Timeout) return t.view().error;
+        return t.view().reason;
     }
     std::unordered_map<DevIdx, std::string> names;
     for (const auto& [_, d] : registry_.online()) names.emplace(d, registry_.at(d).device_id.value);
     auto why = scheduler_.explain(t.cls, names);
-    if (!t.reason.empty()) why = t.reason + "; now " + why;
+    if (!t.view().reason.empty()) why = t.view().reason + "; now " + why;
     return why;
 }
 

@@ -96,13 +96,12 @@ void BrokerCore::on_submit(const RoutingId& from, proto::SubmitReq& m, Now now) 
         }
         auto ref = tasks_.create(spec.task_id);
         TaskRecord& t = *tasks_.get(*ref);
-        t.type = std::move(spec.task_type);
         t.payload = std::move(spec.payload);
-        t.metadata = std::move(spec.metadata);
+        if (!spec.metadata.empty()) t.detail().metadata = std::move(spec.metadata);
         t.priority = spec.priority;
-        t.timeout_s = spec.requirements.timeout_seconds;
-        t.max_retries = spec.requirements.max_retries;
-        t.cls = scheduler_.class_for(t.type, spec.requirements);
+        t.timeout_s = static_cast<float>(spec.requirements.timeout_seconds);
+        t.max_retries = static_cast<std::uint8_t>(spec.requirements.max_retries);
+        t.cls = scheduler_.class_for(spec.task_type, spec.requirements);
         t.created_at = t.updated_at = now.wall;
         ++by_status_[static_cast<size_t>(TaskStatus::Pending)];
         ++active_;
@@ -160,7 +159,7 @@ void BrokerCore::on_cancel(const RoutingId& from, const proto::CancelReq& m, Now
         }
         t->lease = LeaseId{};
     }
-    t->reason = "cancelled by request";
+    t->detail().reason = "cancelled by request";
     finish(*ref, *t, TaskEvent::Cancel, now);
     RC_INFO(kLog, "task " << t->id.value << " cancelled");
     reply(from, proto::CancelReply{m.req, t->id, t->status, true});

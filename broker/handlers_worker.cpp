@@ -141,7 +141,7 @@ void BrokerCore::on_started(DevIdx d, const proto::Started& m, Now now) {
         TaskRecord* t = tasks_.get(it->second.task);
         if (t && t->lease == lease && t->status == TaskStatus::Assigned) {
             transition(*t, TaskEvent::Start, now);
-            t->started_at = now.wall;
+            t->detail().started_at = now.wall;
         }
     }
 }
@@ -170,13 +170,14 @@ void BrokerCore::on_result(DevIdx d, proto::WorkResult& m, Now now) {
                                               << ") ignored");
         return;
     }
-    if (m.started_at > 0) t->started_at = m.started_at;
-    t->exec_time = (m.finished_at > 0 && m.started_at > 0) ? std::max(0.0, m.finished_at - m.started_at) : 0;
+    TaskDetail& detail = t->detail();
+    if (m.started_at > 0) detail.started_at = m.started_at;
+    detail.exec_time = (m.finished_at > 0 && m.started_at > 0) ? std::max(0.0, m.finished_at - m.started_at) : 0;
     switch (m.status) {
     case TaskStatus::Success:
         ++w.completed;
-        t->result = std::move(m.result);
-        t->error.clear();
+        detail.result = std::move(m.result);
+        detail.error.clear();
         t->lease = LeaseId{};
         finish(lease.task, *t, TaskEvent::Succeed, now);
         break;

@@ -1,8 +1,9 @@
-// Scheduler: requirement classes, per-class device order, the global ready order, and
-// the affinity rule. See docs/scheduling.md for the rules in prose.
+// Scheduler: requirement classes, the free-device order, the choice of the next task and
+// device, and the affinity rule. docs/scheduling.md states the rules in prose.
 #include "scheduler.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <sstream>
 
 namespace rc::broker {
@@ -12,9 +13,9 @@ std::string class_key(const std::string& type, const Requirements& r) {
     // Only fields that decide eligibility; timeout and retries do not split classes.
     std::ostringstream o;
     o.precision(17);
-    o << type << '\x1f' << r.min_cpu_cores << '\x1f' << r.min_memory_gb << '\x1f'
-      << r.min_storage_gb << '\x1f' << r.gpu_required << r.internet_required << '\x1f'
-      << r.required_platform << '\x1f' << r.required_role;
+    o << type << '\x1f' << r.min_cpu_cores << '\x1f' << r.min_memory_gb << '\x1f' << r.min_storage_gb
+      << '\x1f' << r.gpu_required << r.internet_required << '\x1f' << r.required_platform << '\x1f'
+      << r.required_role;
     auto tags = r.required_tags;
     std::sort(tags.begin(), tags.end());
     for (const auto& t : tags) o << '\x1f' << t;
@@ -26,6 +27,9 @@ std::string fmt(double v) {
     o << v;
     return o.str();
 }
+
+// Steps taken along the free-device order before falling back to the class's bitmap.
+constexpr int kWalkLimit = 64;
 } // namespace
 
 bool Scheduler::eligible(const Device& d, const Class& c) const {
@@ -38,11 +42,27 @@ Scheduler::DevKey Scheduler::key_of(DevIdx idx, const Device& d) const {
     return DevKey{ratio, per_core, -strength(d.caps), idx};
 }
 
-void Scheduler::add_device(DevIdx idx, const DeviceCapabilities& caps,
-                           std::vector<std::string> handlers, std::uint32_t slots,
-                           std::uint32_t running) {
+void Scheduler::set_bit(Class& c, DevIdx d, bool on) {
+    if (c.bits.size() <= d / 64) c.bits.resize(d / 64 + 1, 0);
+    auto mask = std::uint64_t{1} << (d % 64);
+    bool was = (c.bits[d / 64] & mask) != 0;
+    if (was == on) return;
+    if (on) {
+        c.bits[d / 64] |= mask;
+        ++c.eligible_count;
+    } else {
+        c.bits[d / 64] &= ~mask;
+        --c.eligible_count;
+    }
+}
+
+void Scheduler::add_device(DevIdx idx, const DeviceCapabilities& caps, std::vector<std::string> handlers,
+                           std::uint32_t slots, std::uint32_t running) {
     remove_device(idx);
+    if (devices_.size() <= idx) devices_.resize(idx + 1);
     Device& d = devices_[idx];
+    d = Device{};
+    d.online = true;
     d.caps = caps;
     d.handlers.insert(handlers.begin(), handlers.end());
     d.slots = slots;
@@ -51,47 +71,44 @@ void Scheduler::add_device(DevIdx idx, const DeviceCapabilities& caps,
     for (auto& [cid, c] : classes_) {
         if (!eligible(d, c)) continue;
         d.classes.push_back(cid);
-        c.eligible.insert(idx);
-        if (d.has_free()) c.free.insert(d.key);
-        refresh(cid, c);
+        set_bit(c, idx, true);
+    }
+    if (d.has_free()) {
+        free_.insert(d.key);
+        freed_.insert(idx);
     }
 }
 
 void Scheduler::remove_device(DevIdx idx) {
-    auto it = devices_.find(idx);
-    if (it == devices_.end()) return;
-    for (ClassId cid : it->second.classes) {
-        auto& c = classes_.at(cid);
-        c.free.erase(it->second.key);
-        c.eligible.erase(idx);
-        refresh(cid, c);
-    }
-    devices_.erase(it);
+    if (!has_device(idx)) return;
+    Device& d = devices_[idx];
+    free_.erase(d.key);
+    for (ClassId cid : d.classes)
+        if (auto it = classes_.find(cid); it != classes_.end()) set_bit(it->second, idx, false);
+    freed_.erase(idx);
+    d = Device{};
 }
 
 void Scheduler::rekey(DevIdx idx, Device& d) {
-    DevKey nk = key_of(idx, d);
-    for (ClassId cid : d.classes) {
-        auto& c = classes_.at(cid);
-        c.free.erase(d.key);
-        if (d.has_free()) c.free.insert(nk);
-        refresh(cid, c);
-    }
-    d.key = nk;
+    free_.erase(d.key);
+    d.key = key_of(idx, d);
+    if (d.has_free()) free_.insert(d.key);
 }
 
 void Scheduler::set_running(DevIdx idx, std::uint32_t running) {
-    auto it = devices_.find(idx);
-    if (it == devices_.end() || it->second.running == running) return;
-    it->second.running = running;
-    rekey(idx, it->second);
+    if (!has_device(idx)) return;
+    Device& d = devices_[idx];
+    if (d.running == running) return;
+    bool gained = running < d.running;
+    d.running = running;
+    rekey(idx, d);
+    if (gained && d.has_free()) freed_.insert(idx);
 }
 
 void Scheduler::set_reported_load(DevIdx idx, double load) {
-    auto it = devices_.find(idx);
-    if (it == devices_.end() || it->second.load == load) return;
-    it->second.load = load;
-    rekey(idx, it->second);
+    if (!has_device(idx) || devices_[idx].load == load) return;
+    devices_[idx].load = load;
+    rekey(idx, devices_[idx]);
 }
 
 ClassId Scheduler::class_for(const std::string& task_type, const Requirements& req) {
@@ -101,16 +118,16 @@ ClassId Scheduler::class_for(const std::string& task_type, const Requirements& r
         return it->second;
     }
     ClassId id = next_class_++;
-    class_index_.emplace(std::move(key), id);
     Class& c = classes_[id];
+    c.key = key;
     c.task_type = task_type;
     c.req = req;
     c.refs = 1;
-    for (auto& [didx, d] : devices_) {
-        if (!eligible(d, c)) continue;
-        d.classes.push_back(id);
-        c.eligible.insert(didx);
-        if (d.has_free()) c.free.insert(d.key);
+    class_index_.emplace(std::move(key), id);
+    for (DevIdx d = 0; d < devices_.size(); ++d) {
+        if (!devices_[d].online || !eligible(devices_[d], c)) continue;
+        devices_[d].classes.push_back(id);
+        set_bit(c, d, true);
     }
     return id;
 }
@@ -119,13 +136,15 @@ void Scheduler::release_class(ClassId id) {
     auto it = classes_.find(id);
     if (it == classes_.end() || --it->second.refs > 0) return;
     Class& c = it->second;
-    if (c.ready) ready_.erase(*c.ready);
-    for (DevIdx d : c.eligible) {
-        auto& cls = devices_.at(d).classes;
-        cls.erase(std::remove(cls.begin(), cls.end(), id), cls.end());
+    total_queued_ -= c.live;
+    for (std::size_t w = 0; w < c.bits.size(); ++w) {
+        for (std::uint64_t x = c.bits[w]; x; x &= x - 1) {
+            auto& cls = devices_[static_cast<DevIdx>(w * 64 + std::countr_zero(x))].classes;
+            cls.erase(std::remove(cls.begin(), cls.end(), id), cls.end());
+        }
     }
-    class_index_.erase(class_key(c.task_type, c.req));
-    classes_.erase(it);
+    class_index_.erase(c.key);
+    classes_.erase(it); // entries left in ready_ are skipped when popped
 }
 
 void Scheduler::enqueue(ClassId id, Priority p, std::uint64_t seq, TaskRef task) {
@@ -133,7 +152,7 @@ void Scheduler::enqueue(ClassId id, Priority p, std::uint64_t seq, TaskRef task)
     c.queues[static_cast<size_t>(p)].push_back(Entry{seq, task});
     ++c.live;
     ++total_queued_;
-    refresh(id, c);
+    mark_ready(id, c);
 }
 
 void Scheduler::forget(ClassId id) {
@@ -141,84 +160,163 @@ void Scheduler::forget(ClassId id) {
     if (it == classes_.end() || it->second.live == 0) return;
     --it->second.live;
     --total_queued_;
-    refresh(id, it->second);
 }
 
-std::optional<Scheduler::Entry> Scheduler::head(Class& c, int& prio) {
+std::optional<Scheduler::HeadKey> Scheduler::head(Class& c, Entry* out, int* prio) {
+    if (c.live == 0) return std::nullopt;
     for (int p = kPriorityLevels - 1; p >= 0; --p) {
         auto& q = c.queues[static_cast<size_t>(p)];
-        while (!q.empty() && live_fn_ && !live_fn_(live_ctx_, q.front().task, q.front().seq))
-            q.pop_front();
-        if (!q.empty()) {
-            prio = p;
-            return q.front();
-        }
+        while (!q.empty() && live_fn_ && !live_fn_(live_ctx_, q.front().task, q.front().seq)) q.pop_front();
+        if (q.empty()) continue;
+        if (out) *out = q.front();
+        if (prio) *prio = p;
+        return HeadKey{-p, q.front().seq};
     }
     return std::nullopt;
 }
 
-void Scheduler::refresh(ClassId id, Class& c) {
-    int prio = 0;
-    std::optional<ReadyKey> want;
-    if (!c.free.empty() && c.live > 0) {
-        if (auto h = head(c, prio)) want = ReadyKey{-prio, h->seq, id};
+void Scheduler::mark_ready(ClassId id, Class& c) {
+    if (c.in_ready) return;
+    if (auto h = head(c)) {
+        ready_.emplace(*h, id);
+        c.in_ready = true;
     }
-    if (want == c.ready) return;
-    if (c.ready) ready_.erase(*c.ready);
-    if (want) ready_.insert(*want);
-    c.ready = want;
 }
 
-std::optional<Assignment> Scheduler::next() {
-    while (!ready_.empty()) {
-        ClassId cid = ready_.begin()->cls;
-        Class& c = classes_.at(cid);
-        int prio = 0;
-        auto h = head(c, prio);
-        if (!h || c.free.empty()) {
-            refresh(cid, c);
-            continue;
+std::optional<DevIdx> Scheduler::best_free_device(const Class& c) const {
+    if (c.eligible_count == 0) return std::nullopt;
+    int steps = 0;
+    for (auto it = free_.begin(); it != free_.end() && steps < kWalkLimit; ++it, ++steps)
+        if (c.eligible(it->idx)) return it->idx;
+    if (free_.size() <= static_cast<std::size_t>(kWalkLimit)) return std::nullopt;
+    // A narrow class among many free devices: look at its own eligible devices instead.
+    std::optional<DevKey> best;
+    for (std::size_t w = 0; w < c.bits.size(); ++w) {
+        for (std::uint64_t x = c.bits[w]; x; x &= x - 1) {
+            const Device& d = devices_[static_cast<DevIdx>(w * 64 + std::countr_zero(x))];
+            if (d.online && d.has_free() && (!best || d.key < *best)) best = d.key;
         }
-        c.queues[static_cast<size_t>(prio)].pop_front();
-        --c.live;
-        --total_queued_;
+    }
+    if (!best) return std::nullopt;
+    return best->idx;
+}
 
-        DevIdx chosen = c.free.begin()->idx;
-        bool by_affinity = false;
-        if (cfg_.affinity) {
-            if (auto a = affinity_.find(c.task_type); a != affinity_.end() && a->second != chosen) {
-                auto d = devices_.find(a->second);
-                if (d != devices_.end() && d->second.has_free() && c.eligible.count(a->second) &&
-                    d->second.key.ratio <= c.free.begin()->ratio + cfg_.affinity_slack) {
-                    chosen = a->second;
-                    by_affinity = true;
-                }
-            } else if (a != affinity_.end()) {
+std::optional<ClassId> Scheduler::best_class_for(const Device& d) {
+    std::optional<HeadKey> best;
+    ClassId best_id = 0;
+    for (ClassId cid : d.classes) {
+        auto it = classes_.find(cid);
+        if (it == classes_.end()) continue;
+        auto h = head(it->second);
+        if (h && (!best || *h < *best)) {
+            best = h;
+            best_id = cid;
+        }
+    }
+    if (!best) return std::nullopt;
+    return best_id;
+}
+
+Assignment Scheduler::assign(ClassId id, Class& c, DevIdx dev) {
+    Entry e{};
+    int prio = 0;
+    (void)head(c, &e, &prio);
+    c.queues[static_cast<size_t>(prio)].pop_front();
+    --c.live;
+    --total_queued_;
+    bool by_affinity = false;
+    if (cfg_.affinity) {
+        if (auto a = affinity_.find(c.task_type); a != affinity_.end()) {
+            DevIdx ad = a->second;
+            if (ad == dev) {
+                by_affinity = true;
+            } else if (has_device(ad) && devices_[ad].has_free() && c.eligible(ad) &&
+                       devices_[ad].key.ratio <= devices_[dev].key.ratio + cfg_.affinity_slack) {
+                dev = ad;
                 by_affinity = true;
             }
         }
-        Device& d = devices_.at(chosen);
-        ++d.running;
-        rekey(chosen, d); // also refreshes this class
-        refresh(cid, c);
-        return Assignment{h->task, chosen, cid, by_affinity};
     }
-    return std::nullopt;
+    Device& d = devices_[dev];
+    ++d.running;
+    rekey(dev, d);
+    mark_ready(id, c);
+    return Assignment{e.task, dev, id, by_affinity};
+}
+
+std::optional<Assignment> Scheduler::next() {
+    for (;;) {
+        // Candidate 1: the best class of a device that gained a free slot.
+        std::optional<std::pair<HeadKey, ClassId>> from_dev;
+        DevIdx freed_dev = 0;
+        while (!from_dev && !freed_.empty()) {
+            DevIdx d = *freed_.begin();
+            freed_.erase(freed_.begin());
+            if (!has_device(d) || !devices_[d].has_free()) continue;
+            if (auto cid = best_class_for(devices_[d])) {
+                from_dev.emplace(*head(classes_.at(*cid)), *cid);
+                freed_dev = d;
+            }
+        }
+        // Candidate 2: the best class that gained tasks (validated lazily).
+        std::optional<ReadyEntry> from_ready;
+        while (!ready_.empty()) {
+            ReadyEntry top = ready_.top();
+            auto it = classes_.find(top.second);
+            if (it == classes_.end()) {
+                ready_.pop();
+                continue;
+            }
+            auto h = head(it->second);
+            if (!h) {
+                ready_.pop();
+                it->second.in_ready = false;
+                continue;
+            }
+            if (*h != top.first) {
+                ready_.pop();
+                ready_.emplace(*h, top.second);
+                continue;
+            }
+            from_ready = top;
+            break;
+        }
+        if (!from_dev && !from_ready) return std::nullopt;
+
+        if (from_dev && (!from_ready || from_dev->first <= from_ready->first)) {
+            Class& c = classes_.at(from_dev->second);
+            auto dev = best_free_device(c);
+            if (!dev) continue; // cannot happen: freed_dev is free and eligible
+            auto a = assign(from_dev->second, c, *dev);
+            if (devices_[freed_dev].has_free()) freed_.insert(freed_dev); // more to give: look again
+            return a;
+        }
+        if (from_dev) freed_.insert(freed_dev); // not used this round
+        ready_.pop();
+        Class& c = classes_.at(from_ready->second);
+        c.in_ready = false;
+        auto dev = best_free_device(c);
+        if (!dev) continue; // blocked until a device frees; the freed_ path picks it up
+        return assign(from_ready->second, c, *dev);
+    }
 }
 
 std::string Scheduler::explain(ClassId id, const std::unordered_map<DevIdx, std::string>& names) const {
     auto it = classes_.find(id);
     if (it == classes_.end()) return {};
     const Class& c = it->second;
-    if (devices_.empty()) return "no online devices";
-    if (!c.eligible.empty()) {
-        if (c.free.empty())
-            return "all " + std::to_string(c.eligible.size()) + " eligible device(s) are busy";
+    bool any_online = std::any_of(devices_.begin(), devices_.end(), [](const Device& d) { return d.online; });
+    if (!any_online) return "no online devices";
+    if (c.eligible_count > 0) {
+        bool any_free = false;
+        for (DevIdx d = 0; d < devices_.size() && !any_free; ++d)
+            any_free = c.eligible(d) && devices_[d].online && devices_[d].has_free();
+        if (!any_free) return "all " + std::to_string(c.eligible_count) + " eligible device(s) are busy";
         return "waiting for dispatch";
     }
     std::vector<const Device*> with_handler;
-    for (const auto& [_, d] : devices_)
-        if (d.handlers.count(c.task_type)) with_handler.push_back(&d);
+    for (const auto& d : devices_)
+        if (d.online && d.handlers.count(c.task_type)) with_handler.push_back(&d);
     if (with_handler.empty())
         return "no online device has a handler for task type '" + c.task_type + "'";
     const Requirements& r = c.req;
@@ -254,8 +352,9 @@ std::string Scheduler::explain(ClassId id, const std::unordered_map<DevIdx, std:
             }))
             return "no online device has tag '" + t + "' (required_tags)";
     std::string out = "no single online device meets all requirements";
-    for (const auto& [idx, d] : devices_) {
-        if (!d.handlers.count(c.task_type)) continue;
+    for (DevIdx idx = 0; idx < devices_.size(); ++idx) {
+        const Device& d = devices_[idx];
+        if (!d.online || !d.handlers.count(c.task_type)) continue;
         auto n = names.find(idx);
         out += "; " + (n != names.end() ? n->second : std::to_string(idx)) + " lacks " + first_unmet(d.caps, r);
         break;

@@ -1,17 +1,20 @@
-// The matching index: queued tasks grouped by requirement class, devices with free slots
-// ordered by load per class, and the global ready order (priority, then FIFO). Pure data
+// The matching index: queued tasks grouped by requirement class, the devices with a free
+// slot ordered by load, and the rule that picks the next (task, device) pair. Pure data
 // structure: no sockets, no clock, no task state. The core feeds it and applies its picks.
 //
-// Cost model: a decision is O(log C + k log D) where C is the number of classes with
-// runnable work and k the number of classes a device is eligible for; never a scan of all
-// tasks or all devices.
+// Cost model (C classes, D devices, k classes a device is eligible for):
+//   a task arriving in a class      O(log C)
+//   a slot freeing on a device      O(k) to find the device's best class
+//   picking the device for a class  O(log D) walk of the free set, bounded, with a
+//                                   fallback scan of the class's eligibility bitmap
+// Never a scan of all queued tasks. docs/scheduling.md states the rules.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <optional>
+#include <queue>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -50,33 +53,32 @@ class Scheduler {
 public:
     explicit Scheduler(SchedulerConfig cfg = {}) : cfg_(cfg) {}
 
-    // --- devices (only online devices are known here)
+    // --- devices (only online devices are known here; indexes are small and dense)
     void add_device(DevIdx d, const DeviceCapabilities& caps, std::vector<std::string> handlers,
                     std::uint32_t slots, std::uint32_t running);
     void remove_device(DevIdx d);
     void set_running(DevIdx d, std::uint32_t running);
     void set_reported_load(DevIdx d, double load);
-    [[nodiscard]] bool has_device(DevIdx d) const { return devices_.count(d) != 0; }
+    [[nodiscard]] bool has_device(DevIdx d) const { return d < devices_.size() && devices_[d].online; }
 
     // --- tasks
-    // The class for (task_type, requirements); created on first use.
+    // The class for (task_type, requirements), created on first use; each call takes a
+    // reference that release_class() gives back.
     ClassId class_for(const std::string& task_type, const Requirements& req);
+    void release_class(ClassId c);
     // Queues a task; `seq` orders FIFO within a priority level (must increase).
     void enqueue(ClassId c, Priority p, std::uint64_t seq, TaskRef task);
-    // Marks one queued task of class `c` gone (cancelled); its entry is skipped lazily.
+    // One queued task of class `c` is gone (cancelled); its entry is skipped lazily.
     void forget(ClassId c);
-    // Drops one reference taken by class_for(); the class is freed at zero.
-    void release_class(ClassId c);
-    // A callback that says whether a queue entry is still live (task exists, still queued
-    // with this seq). Set once by the owner.
+    // Whether a queue entry is still live (the task exists and is queued with this seq).
     using LiveFn = bool (*)(const void* ctx, TaskRef t, std::uint64_t seq);
     void set_liveness_check(LiveFn fn, const void* ctx) { live_fn_ = fn; live_ctx_ = ctx; }
 
-    // Pops the next task to dispatch and picks its device, or nullopt when no queued task
-    // can run on any device with a free slot. The caller must then call set_running().
+    // The next task to dispatch and its device, or nullopt when no queued task can run
+    // on a device with a free slot. The device's running count is incremented.
     std::optional<Assignment> next();
 
-    // Records that `task_type` last ran on `d` (for affinity).
+    // Records that `task_type` last ran (successfully) on `d`, for affinity.
     void note_ran(const std::string& task_type, DevIdx d) { affinity_[task_type] = d; }
 
     // Why tasks of class `c` are not running, for status replies.
@@ -86,9 +88,11 @@ public:
     [[nodiscard]] std::size_t class_count() const { return classes_.size(); }
     [[nodiscard]] const Requirements& requirements(ClassId c) const { return classes_.at(c).req; }
     [[nodiscard]] const std::string& task_type(ClassId c) const { return classes_.at(c).task_type; }
-    [[nodiscard]] std::size_t eligible_devices(ClassId c) const { return classes_.at(c).eligible.size(); }
+    [[nodiscard]] std::size_t eligible_devices(ClassId c) const { return classes_.at(c).eligible_count; }
 
 private:
+    // Devices compare by this key: least loaded first, then lower reported load, then
+    // stronger, then registration order.
     struct DevKey {
         double ratio; // running / slots
         double load;  // last reported 1-minute load per core
@@ -97,6 +101,7 @@ private:
         auto operator<=>(const DevKey&) const = default;
     };
     struct Device {
+        bool online = false;
         DeviceCapabilities caps;
         std::unordered_set<std::string> handlers;
         std::uint32_t slots = 1;
@@ -110,34 +115,47 @@ private:
         std::uint64_t seq;
         TaskRef task;
     };
-    struct ReadyKey {
-        int neg_priority;
-        std::uint64_t seq;
-        ClassId cls;
-        auto operator<=>(const ReadyKey&) const = default;
+    // Orders candidate classes by their first task: higher priority, then older.
+    struct HeadKey {
+        int neg_priority = 0;
+        std::uint64_t seq = 0;
+        auto operator<=>(const HeadKey&) const = default;
     };
     struct Class {
+        std::string key;
         std::string task_type;
         Requirements req;
         std::array<std::deque<Entry>, kPriorityLevels> queues;
-        std::size_t live = 0;                 // queued tasks still live
-        std::set<DevKey> free;                // eligible devices with a free slot
-        std::unordered_set<DevIdx> eligible;  // eligible online devices
-        std::optional<ReadyKey> ready;        // its key in ready_, if present
-        std::size_t refs = 0;                 // task records that name this class
+        std::size_t live = 0;             // queued tasks still live
+        std::vector<std::uint64_t> bits;  // eligibility bitmap over DevIdx
+        std::size_t eligible_count = 0;
+        bool in_ready = false;            // present in ready_
+        std::size_t refs = 0;
+        [[nodiscard]] bool eligible(DevIdx d) const {
+            return d / 64 < bits.size() && (bits[d / 64] >> (d % 64)) & 1u;
+        }
     };
+    using ReadyEntry = std::pair<HeadKey, ClassId>;
 
     [[nodiscard]] bool eligible(const Device& d, const Class& c) const;
     [[nodiscard]] DevKey key_of(DevIdx idx, const Device& d) const;
     void rekey(DevIdx idx, Device& d);
-    void refresh(ClassId id, Class& c);
-    std::optional<Entry> head(Class& c, int& prio);
+    void set_bit(Class& c, DevIdx d, bool on);
+    std::optional<HeadKey> head(Class& c, Entry* out = nullptr, int* prio = nullptr);
+    void mark_ready(ClassId id, Class& c);
+    std::optional<DevIdx> best_free_device(const Class& c) const;
+    std::optional<ClassId> best_class_for(const Device& d);
+    Assignment assign(ClassId id, Class& c, DevIdx dev);
 
     SchedulerConfig cfg_;
-    std::unordered_map<DevIdx, Device> devices_;
+    std::vector<Device> devices_;
+    std::set<DevKey> free_;                  // online devices with a free slot, by key
     std::unordered_map<ClassId, Class> classes_;
     std::unordered_map<std::string, ClassId> class_index_;
-    std::set<ReadyKey> ready_;
+    // Classes that may be able to dispatch (they gained tasks); a min-heap on HeadKey with
+    // lazy validation when popped.
+    std::priority_queue<ReadyEntry, std::vector<ReadyEntry>, std::greater<>> ready_;
+    std::set<DevIdx> freed_;                 // devices that gained a free slot
     std::unordered_map<std::string, DevIdx> affinity_;
     ClassId next_class_ = 1;
     std::size_t total_queued_ = 0;

@@ -1,10 +1,52 @@
-// TaskTable slab with a free list and generation counters.
+// TaskTable: a slab of records with a free list and generation counters, and an
+// open-addressing id index over the slab.
 #include "task_table.hpp"
+
+#include <functional>
 
 namespace rc::broker {
 
+namespace {
+constexpr std::size_t kNpos = static_cast<std::size_t>(-1);
+std::size_t hash_id(std::string_view id) { return std::hash<std::string_view>{}(id); }
+} // namespace
+
+std::size_t TaskTable::probe(std::string_view id) const {
+    if (index_.empty()) return kNpos;
+    std::size_t mask = index_.size() - 1;
+    for (std::size_t i = hash_id(id) & mask;; i = (i + 1) & mask) {
+        std::uint32_t v = index_[i];
+        if (v == kEmpty) return kNpos;
+        if (v != kTomb && slab_[v - 1].id.value == id) return i;
+    }
+}
+
+void TaskTable::index_insert(std::uint32_t idx) {
+    if ((count_ + tombs_ + 1) * 2 > index_.size()) rehash(std::max<std::size_t>(64, (count_ + 1) * 4));
+    std::size_t mask = index_.size() - 1;
+    for (std::size_t i = hash_id(slab_[idx].id.value) & mask;; i = (i + 1) & mask) {
+        if (index_[i] == kEmpty || index_[i] == kTomb) {
+            if (index_[i] == kTomb) --tombs_;
+            index_[i] = idx + 1;
+            ++count_;
+            return;
+        }
+    }
+}
+
+void TaskTable::rehash(std::size_t capacity) {
+    std::size_t cap = 64;
+    while (cap < capacity) cap *= 2;
+    std::vector<std::uint32_t> old;
+    old.swap(index_);
+    index_.assign(cap, kEmpty);
+    count_ = tombs_ = 0;
+    for (std::uint32_t v : old)
+        if (v != kEmpty && v != kTomb) index_insert(v - 1);
+}
+
 std::optional<TaskRef> TaskTable::create(const TaskId& id) {
-    if (index_.count(id.value)) return std::nullopt;
+    if (contains(id.value)) return std::nullopt;
     std::uint32_t idx;
     if (!free_.empty()) {
         idx = free_.back();
@@ -19,14 +61,18 @@ std::optional<TaskRef> TaskTable::create(const TaskId& id) {
     r.gen = gen;
     r.used = true;
     r.id = id;
-    index_.emplace(id.value, idx);
+    index_insert(idx);
     return TaskRef{idx, gen};
 }
 
 void TaskTable::erase(TaskRef ref) {
     TaskRecord* r = get(ref);
     if (!r) return;
-    index_.erase(r->id.value);
+    if (auto slot = probe(r->id.value); slot != kNpos) {
+        index_[slot] = kTomb;
+        --count_;
+        ++tombs_;
+    }
     std::uint32_t gen = r->gen;
     *r = TaskRecord{};
     r->gen = gen; // bumped again on reuse, so stale refs never match
@@ -39,14 +85,13 @@ TaskRecord* TaskTable::get(TaskRef ref) {
     return (r.used && r.gen == ref.gen) ? &r : nullptr;
 }
 
-const TaskRecord* TaskTable::get(TaskRef ref) const {
-    return const_cast<TaskTable*>(this)->get(ref);
-}
+const TaskRecord* TaskTable::get(TaskRef ref) const { return const_cast<TaskTable*>(this)->get(ref); }
 
-std::optional<TaskRef> TaskTable::find(const std::string& id) const {
-    auto it = index_.find(id);
-    if (it == index_.end()) return std::nullopt;
-    return TaskRef{it->second, slab_[it->second].gen};
+std::optional<TaskRef> TaskTable::find(std::string_view id) const {
+    auto slot = probe(id);
+    if (slot == kNpos) return std::nullopt;
+    std::uint32_t idx = index_[slot] - 1;
+    return TaskRef{idx, slab_[idx].gen};
 }
 
 } // namespace rc::broker

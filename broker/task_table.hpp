@@ -3,7 +3,10 @@
 // ids. Pure storage: state changes are made by the core through next_state().
 #pragma once
 
+#include <deque>
+#include <memory>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -16,30 +19,46 @@ namespace rc::broker {
 
 inline constexpr DevIdx kNoDevice = UINT32_MAX;
 
-struct TaskRecord {
-    std::uint32_t gen = 0;
-    bool used = false;
-    TaskId id;
-    std::string type;
-    Bytes payload;
-    Bytes metadata;
-    Priority priority = Priority::Normal;
-    ClassId cls = 0;
-    double timeout_s = 300;
-    int max_retries = 3;
-
-    TaskStatus status = TaskStatus::Pending;
-    std::uint32_t attempts = 0;   // dispatches so far
-    std::uint64_t queue_seq = 0;  // seq of its live queue entry (0 = none)
-    LeaseId lease{};              // the live lease while Assigned/Running
-    DevIdx device = kNoDevice;    // current or last device
+// What a task needs only once it has run, or rarely: kept out of line so that a queued
+// task costs little memory (docs/performance.md).
+struct TaskDetail {
+    Bytes metadata;               // opaque msgpack, forwarded with the task
     std::string reason;           // why queued (backoff) or why it ended
     TimePoint ready_at{};         // retry backoff: not dispatched before this
-    double created_at = 0, updated_at = 0, started_at = 0, completed_at = 0;
-    double exec_time = 0; // seconds, final attempt, as measured by the worker
+    double started_at = 0, completed_at = 0;
+    double exec_time = 0;         // seconds, final attempt, as measured by the worker
     Bytes result;
     std::string error;
     std::vector<AttemptError> attempt_errors;
+};
+
+struct TaskRecord {
+    std::uint32_t gen = 0;
+    bool used = false;
+    TaskStatus status = TaskStatus::Pending;
+    Priority priority = Priority::Normal;
+    std::uint8_t max_retries = 3;
+    TaskId id;
+    Bytes payload;                // dropped once the task has ended
+    ClassId cls = 0;              // its requirement class (also names its task type)
+    std::uint32_t attempts = 0;   // dispatches so far
+    float timeout_s = 300;
+    DevIdx device = kNoDevice;    // current or last device
+    std::uint64_t queue_seq = 0;  // seq of its live queue entry (0 = none)
+    LeaseId lease{};              // the live lease while Assigned/Running
+    double created_at = 0, updated_at = 0;
+    std::unique_ptr<TaskDetail> more;
+
+    // The detail, created on first use.
+    TaskDetail& detail() {
+        if (!more) more = std::make_unique<TaskDetail>();
+        return *more;
+    }
+    // The detail for reading; an empty one when none was created.
+    [[nodiscard]] const TaskDetail& view() const {
+        static const TaskDetail kEmpty;
+        return more ? *more : kEmpty;
+    }
 };
 
 class TaskTable {
@@ -49,9 +68,9 @@ public:
     void erase(TaskRef ref);
     [[nodiscard]] TaskRecord* get(TaskRef ref);
     [[nodiscard]] const TaskRecord* get(TaskRef ref) const;
-    [[nodiscard]] std::optional<TaskRef> find(const std::string& id) const;
-    [[nodiscard]] std::size_t size() const { return index_.size(); }
-    [[nodiscard]] bool contains(const std::string& id) const { return index_.count(id) != 0; }
+    [[nodiscard]] std::optional<TaskRef> find(std::string_view id) const;
+    [[nodiscard]] std::size_t size() const { return count_; }
+    [[nodiscard]] bool contains(std::string_view id) const { return find(id).has_value(); }
 
     template <typename F> void for_each(F&& f) const {
         for (const auto& r : slab_)
@@ -59,9 +78,17 @@ public:
     }
 
 private:
-    std::vector<TaskRecord> slab_;
+    // The id index: open addressing over slab positions (4 bytes a slot, load <= 1/2),
+    // compared against the records' own ids, so no id is stored twice.
+    static constexpr std::uint32_t kEmpty = 0, kTomb = UINT32_MAX; // else slab index + 1
+    [[nodiscard]] std::size_t probe(std::string_view id) const; // slot holding id, or npos
+    void index_insert(std::uint32_t idx);
+    void rehash(std::size_t capacity);
+
+    std::deque<TaskRecord> slab_; // records stay in place
     std::vector<std::uint32_t> free_;
-    std::unordered_map<std::string, std::uint32_t> index_;
+    std::vector<std::uint32_t> index_;
+    std::size_t count_ = 0, tombs_ = 0;
 };
 
 } // namespace rc::broker

@@ -28,8 +28,17 @@ std::string first_unmet(const DeviceCapabilities& c, const Requirements& r) {
     return {};
 }
 
-bool satisfies(const DeviceCapabilities& caps, const Requirements& req) {
-    return first_unmet(caps, req).empty();
+bool satisfies(const DeviceCapabilities& c, const Requirements& r) {
+    // The same rule as first_unmet(), without building strings: this runs once per
+    // (device, requirement class) pair, which is millions of times at scale.
+    if (c.cpu_cores < r.min_cpu_cores || c.memory_gb < r.min_memory_gb || c.storage_gb < r.min_storage_gb)
+        return false;
+    if ((r.gpu_required && !c.gpu) || (r.internet_required && !c.internet)) return false;
+    if (!r.required_platform.empty() && c.platform != r.required_platform) return false;
+    if (!r.required_role.empty() && c.role != r.required_role) return false;
+    for (const auto& t : r.required_tags)
+        if (std::find(c.tags.begin(), c.tags.end(), t) == c.tags.end()) return false;
+    return true;
 }
 
 double strength(const DeviceCapabilities& c) { return c.cpu_cores * 4.0 + c.memory_gb; }

@@ -44,9 +44,9 @@ TEST_CASE("a failing task is retried with backoff and succeeds on attempt 3") {
     const auto& rec = h.task(id);
     CHECK(rec.status == TaskStatus::Success);
     CHECK(rec.attempts == 3);
-    REQUIRE(rec.attempt_errors.size() == 2);
-    CHECK(rec.attempt_errors[0].error == "first failure");
-    CHECK(rec.attempt_errors[1].error == "second failure");
+    REQUIRE(rec.view().attempt_errors.size() == 2);
+    CHECK(rec.view().attempt_errors[0].error == "first failure");
+    CHECK(rec.view().attempt_errors[1].error == "second failure");
 }
 
 TEST_CASE("retries are exhausted after max_retries and the task ends FAILED") {
@@ -65,7 +65,7 @@ TEST_CASE("retries are exhausted after max_retries and the task ends FAILED") {
     const auto& rec = h.task(id);
     CHECK(rec.status == TaskStatus::Failed);
     CHECK(rec.attempts == 2);
-    CHECK(rec.error == "boom 2");
+    CHECK(rec.view().error == "boom 2");
     CHECK(h.tasks_to("w").empty());
     auto s = h.core->stats_value(h.now);
     CHECK(s.find("scheduler_stats")->find("failed")->as_int() == 1);
@@ -104,8 +104,8 @@ TEST_CASE("lease expiry: CANCEL to the worker, retry, and a late result never ov
     h.result("w", second[0], TaskStatus::Success);
     CHECK(h.task(id).status == TaskStatus::Success);
     CHECK(h.task(id).attempts == 2);
-    REQUIRE(h.task(id).attempt_errors.size() == 1);
-    CHECK(h.task(id).attempt_errors[0].status == "timeout");
+    REQUIRE(h.task(id).view().attempt_errors.size() == 1);
+    CHECK(h.task(id).view().attempt_errors[0].status == "timeout");
 }
 
 TEST_CASE("a task that keeps timing out ends TIMEOUT after its retries") {
@@ -145,7 +145,7 @@ TEST_CASE("a silent device goes offline and its tasks are requeued at once") {
     REQUIRE(moved.size() == 1);
     CHECK(moved[0].task_id == on_a[0].task_id);
     CHECK(moved[0].attempt == 2);
-    CHECK(h.task(on_a[0].task_id).attempt_errors.at(0).status == "device_lost");
+    CHECK(h.task(on_a[0].task_id).view().attempt_errors.at(0).status == "device_lost");
 }
 
 TEST_CASE("busy workers expire too, and heartbeats are sent only to quiet workers") {
