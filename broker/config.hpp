@@ -7,6 +7,7 @@
 #include <string>
 
 #include "scheduler.hpp"
+#include "store.hpp"
 
 namespace rc::broker {
 
@@ -23,6 +24,16 @@ struct BrokerConfig {
     std::chrono::milliseconds retry_backoff_max{60'000};
     std::size_t drain_budget = 4096; // messages read per loop pass before timers run
     SchedulerConfig scheduler;
+
+    // Durability (docs/durability.md). With `durable`, the core journals every task change
+    // and acknowledges SUBMIT only once its tasks are written.
+    bool durable = false;
+    std::string redis_url;          // redis://HOST:PORT/DB
+    std::string redis_prefix = "rc:";
+    DegradedPolicy degraded = DegradedPolicy::Refuse; // SUBMIT while the mirror is down
+    // How long recovered in-flight tasks wait for their worker to re-register and claim
+    // them before they are run again.
+    std::chrono::milliseconds recovery_grace{10'000};
 };
 
 } // namespace rc::broker

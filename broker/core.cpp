@@ -90,6 +90,7 @@ bool BrokerCore::transition(TaskRecord& t, TaskEvent e, Now now) {
     if (*next == TaskStatus::Queued) ++queued_by_priority_[static_cast<size_t>(t.priority)];
     t.status = *next;
     t.updated_at = now.wall;
+    mark_dirty(TaskRef{t.idx, t.gen}, t);
     return true;
 }
 
@@ -188,6 +189,7 @@ TimePoint BrokerCore::next_deadline() const {
     if (!backoff_.empty()) d = std::min(d, backoff_.begin()->first);
     if (!waiter_deadlines_.empty()) d = std::min(d, waiter_deadlines_.top().first);
     if (!retention_.empty()) d = std::min(d, retention_.front().first + cfg_.result_ttl);
+    if (!unclaimed_.empty()) d = std::min(d, recovery_deadline_);
     return d;
 }
 
@@ -202,15 +204,23 @@ void BrokerCore::on_tick(Now now) {
     release_backoffs(now);
     expire_waiters(now);
     purge_results(now);
+    requeue_unclaimed(now);
 }
 
 void BrokerCore::before_sleep(Now now) {
     dispatch(now);
     for (DevIdx d : dirty_acks_) {
         auto& w = registry_.at(d);
-        if (w.state == WorkerState::Online && !w.pending_acks.empty())
-            send_worker(d, proto::Ack{std::move(w.pending_acks)}, now);
+        if (w.state == WorkerState::Online && !w.pending_acks.empty()) {
+            proto::Ack ack{std::move(w.pending_acks), {}};
+            // Epochs travel only when a result of an earlier broker epoch is acknowledged.
+            if (std::any_of(w.pending_ack_epochs.begin(), w.pending_ack_epochs.end(),
+                            [&](std::uint64_t e) { return e != epoch_; }))
+                ack.epochs = std::move(w.pending_ack_epochs);
+            send_worker(d, std::move(ack), now);
+        }
         w.pending_acks.clear();
+        w.pending_ack_epochs.clear();
     }
     dirty_acks_.clear();
 }
@@ -254,6 +264,7 @@ void BrokerCore::purge_results(Now now) {
         if (!t || !is_terminal(t->status)) continue;
         --by_status_[static_cast<size_t>(t->status)];
         scheduler_.release_class(t->cls);
+        if (cfg_.durable) deleted_.push_back(t->id.value);
         tasks_.erase(ref);
     }
 }
@@ -382,5 +393,6 @@ std::string BrokerCore::queued_reason(const TaskRecord& t) const {
     if (!t.view().reason.empty()) why = t.view().reason + "; now " + why;
     return why;
 }
+
 
 } // namespace rc::broker

@@ -18,6 +18,7 @@
 #include "config.hpp"
 #include "registry.hpp"
 #include "scheduler.hpp"
+#include "store.hpp"
 #include "task_table.hpp"
 
 namespace rc::broker {
@@ -25,6 +26,7 @@ namespace rc::broker {
 struct Counters {
     std::uint64_t submitted = 0, dispatched = 0, succeeded = 0, failed = 0, retried = 0,
                   timed_out = 0, cancelled = 0, stale_results = 0, requeued_device_lost = 0;
+    std::uint64_t recovered = 0, reconciled = 0, refused_not_durable = 0;
     std::uint64_t malformed = 0, unknown_command = 0, bad_body = 0, too_large = 0,
                   invalid_task = 0, protocol_violations = 0, unknown_worker = 0;
 };
@@ -44,6 +46,14 @@ public:
     void before_sleep(Now now);
     // Stop: tell every worker, and answer every parked result wait with what is known.
     void shutdown(Now now);
+
+    // --- durability (no-ops unless cfg.durable)
+    // The changes made since the last call, as one batch for the mirror; null when none.
+    std::unique_ptr<JournalBatch> take_journal(Now now);
+    // The mirror wrote batches up to r.durable_seq, or went down.
+    void on_mirror_report(const MirrorReport& r, Now now);
+    // Rebuilds state read from the store at start-up, before any message is handled.
+    void recover(std::vector<RecoveredTask> tasks, Now now);
 
     // --- effects out
     [[nodiscard]] std::vector<proto::Outbound>& outbox() { return outbox_; }
@@ -69,6 +79,7 @@ private:
     void drop_worker(DevIdx d, DropReason why, Now now);
     void send_worker(DevIdx d, proto::BrokerToWorker msg, Now now);
     void disconnect_peer(const RoutingId& to, std::string reason, std::string message);
+    void apply_result(TaskRef ref, TaskRecord& t, WorkerRecord& w, proto::WorkResult& m, Now now);
     void release_lease(DevIdx d, LeaseId l, Now now); // frees the slot; requeues a live lease at once
 
     // client side (handlers_client.cpp)
@@ -146,6 +157,25 @@ private:
     double started_wall_ = 0;
     std::deque<std::pair<TimePoint, std::uint64_t>> throughput_; // (second, completions)
     std::set<DevIdx> dirty_acks_;
+
+    // durability
+    void mark_dirty(TaskRef ref, TaskRecord& t);
+    [[nodiscard]] JournalOp snapshot(const TaskRecord& t) const;
+    void requeue_unclaimed(Now now);
+    std::vector<TaskRef> dirty_;
+    std::vector<std::string> deleted_;
+    std::uint64_t journal_seq_ = 0; // last batch handed out
+    std::uint64_t durable_seq_ = 0; // last batch the mirror confirmed
+    std::deque<std::pair<std::uint64_t, proto::Outbound>> held_; // replies waiting for durability
+    bool mirror_up_ = true;
+    std::string mirror_error_;
+    using EpochLease = std::pair<std::uint64_t, std::uint64_t>;
+    struct EpochLeaseHash {
+        size_t operator()(const EpochLease& k) const noexcept { return std::hash<std::uint64_t>{}(k.first * 31 + k.second); }
+    };
+    std::unordered_map<EpochLease, TaskRef, EpochLeaseHash> unclaimed_; // recovered in-flight tasks
+    std::unordered_map<EpochLease, std::uint64_t, EpochLeaseHash> adopted_; // old lease -> new lease id
+    TimePoint recovery_deadline_{};
 };
 
 } // namespace rc::broker

@@ -52,6 +52,12 @@ void BrokerCore::on_client(const RoutingId& from, proto::ClientRequest& msg, Now
 void BrokerCore::on_submit(const RoutingId& from, proto::SubmitReq& m, Now now) {
     using proto::ErrorCode;
     if (m.tasks.empty()) return reply_error(from, m.req, ErrorCode::InvalidTask, "no tasks in SUBMIT");
+    if (cfg_.durable && !mirror_up_ && cfg_.degraded == DegradedPolicy::Refuse) {
+        ++counters_.refused_not_durable;
+        return reply_error(from, m.req, ErrorCode::NotDurable,
+                           "the durable store is unavailable (" + mirror_error_ +
+                               "); nothing was accepted, retry later");
+    }
     if (active_ + m.tasks.size() > cfg_.max_queued)
         return reply_error(from, m.req, ErrorCode::QueueFull,
                            "the broker holds " + std::to_string(active_) + " unfinished tasks (limit " +
@@ -111,6 +117,12 @@ void BrokerCore::on_submit(const RoutingId& from, proto::SubmitReq& m, Now now) 
     }
     counters_.submitted += m.tasks.size();
     RC_DEBUG(kLog, "accepted " << m.tasks.size() << " task(s) from " << to_hex(from.value));
+    if (cfg_.durable && mirror_up_) {
+        // Accepted means durable: answer once the batch flushed at the end of this pass
+        // is written.
+        held_.emplace_back(journal_seq_ + 1, proto::Outbound{from, proto::ClientReply(std::move(out))});
+        return;
+    }
     reply(from, std::move(out));
 }
 

@@ -1,6 +1,7 @@
 // Worker-protocol handlers: the one dispatch point for RCW1 commands, one function per
 // command, and what happens to a worker's leases when it goes away.
 #include <algorithm>
+#include <cmath>
 
 #include "common/log.hpp"
 #include "core.hpp"
@@ -113,6 +114,26 @@ void BrokerCore::on_ready(const RoutingId& from, proto::Ready& m, Now now) {
     w.instance = m.instance;
     auto proposal = std::chrono::milliseconds(m.heartbeat_ms);
     w.heartbeat = std::clamp<std::chrono::milliseconds>(proposal, cfg_.heartbeat, std::chrono::milliseconds(60'000));
+    // Tasks it ran for an earlier broker (recovered from the store) are claimed back.
+    for (const auto& r : m.running) {
+        if (r.epoch == epoch_) continue;
+        auto it = unclaimed_.find(EpochLease{r.epoch, r.lease.value});
+        if (it == unclaimed_.end()) continue;
+        TaskRecord* t = tasks_.get(it->second);
+        if (t && t->id == r.task_id) {
+            std::uint64_t lease = next_lease_++;
+            auto deadline = now.mono + std::chrono::milliseconds(std::llround(static_cast<double>(t->timeout_s) * 1000.0));
+            leases_.emplace(lease, Lease{it->second, d, deadline, true});
+            lease_deadlines_.emplace(deadline, lease);
+            w.leases.insert(lease);
+            t->lease = LeaseId{lease};
+            t->device = d;
+            adopted_[EpochLease{r.epoch, r.lease.value}] = lease;
+            mark_dirty(it->second, *t);
+            ++counters_.reconciled;
+        }
+        unclaimed_.erase(it);
+    }
     w.registered_at = now.wall;
     w.last_seen = now.wall;
     w.expiry = now.mono + w.heartbeat * cfg_.liveness;
@@ -149,8 +170,32 @@ void BrokerCore::on_started(DevIdx d, const proto::Started& m, Now now) {
 void BrokerCore::on_result(DevIdx d, proto::WorkResult& m, Now now) {
     auto& w = registry_.at(d);
     w.pending_acks.push_back(m.lease);
+    w.pending_ack_epochs.push_back(m.epoch);
     dirty_acks_.insert(d);
-    if (m.epoch != epoch_ || !w.leases.erase(m.lease.value)) {
+    if (m.epoch != epoch_) {
+        // A result for a lease of an earlier broker epoch (recovered from the store).
+        EpochLease key{m.epoch, m.lease.value};
+        if (auto a = adopted_.find(key); a != adopted_.end()) {
+            m.lease = LeaseId{a->second}; // claimed at READY: continue as that lease
+            adopted_.erase(a);
+        } else if (auto u = unclaimed_.find(key); u != unclaimed_.end()) {
+            // It finished while the broker was down: record it rather than run it again.
+            TaskRef ref = u->second;
+            unclaimed_.erase(u);
+            TaskRecord* t = tasks_.get(ref);
+            if (t && t->id == m.task_id &&
+                (t->status == TaskStatus::Assigned || t->status == TaskStatus::Running)) {
+                ++counters_.reconciled;
+                t->device = d;
+                apply_result(ref, *t, w, m, now);
+            }
+            return;
+        } else {
+            ++counters_.stale_results;
+            return;
+        }
+    }
+    if (!w.leases.erase(m.lease.value)) {
         // A result re-sent after a reconnect, or for a lease this broker never issued.
         ++counters_.stale_results;
         RC_DEBUG(kLog, "ignored result for unknown lease " << m.lease.value << " of task " << m.task_id.value);
@@ -170,6 +215,11 @@ void BrokerCore::on_result(DevIdx d, proto::WorkResult& m, Now now) {
                                               << ") ignored");
         return;
     }
+    apply_result(lease.task, *t, w, m, now);
+}
+
+void BrokerCore::apply_result(TaskRef ref, TaskRecord& rec, WorkerRecord& w, proto::WorkResult& m, Now now) {
+    TaskRecord* t = &rec;
     TaskDetail& detail = t->detail();
     if (m.started_at > 0) detail.started_at = m.started_at;
     detail.exec_time = (m.finished_at > 0 && m.started_at > 0) ? std::max(0.0, m.finished_at - m.started_at) : 0;
@@ -179,20 +229,20 @@ void BrokerCore::on_result(DevIdx d, proto::WorkResult& m, Now now) {
         detail.result = std::move(m.result);
         detail.error.clear();
         t->lease = LeaseId{};
-        finish(lease.task, *t, TaskEvent::Succeed, now);
+        finish(ref, *t, TaskEvent::Succeed, now);
         break;
     case TaskStatus::Timeout:
         ++w.failed;
-        attempt_failed(lease.task, *t, TaskStatus::Timeout, "timeout", m.error, false, now);
+        attempt_failed(ref, *t, TaskStatus::Timeout, "timeout", m.error, false, now);
         break;
     case TaskStatus::Cancelled:
         // The worker stopped it on its own (it is shutting down). Like device loss, this
         // counts as an attempt but is requeued at once, without backoff.
-        attempt_failed(lease.task, *t, TaskStatus::Failed, "interrupted", m.error, true, now);
+        attempt_failed(ref, *t, TaskStatus::Failed, "interrupted", m.error, true, now);
         break;
     default:
         ++w.failed;
-        attempt_failed(lease.task, *t, TaskStatus::Failed, "failed", m.error, false, now);
+        attempt_failed(ref, *t, TaskStatus::Failed, "failed", m.error, false, now);
         break;
     }
 }

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
     long heartbeat_ms = cfg.heartbeat.count(), backoff_ms = cfg.retry_backoff.count();
     long result_ttl = cfg.result_ttl.count();
     bool no_affinity = false;
+    std::string degraded = "refuse";
+    long recovery_ms = cfg.recovery_grace.count();
     po::options_description opts("retire-cluster-main: the Retire-Cluster broker (main node)\n\nOptions");
     opts.add_options()
         ("help,h", "show this help")
@@ -38,6 +40,13 @@ int main(int argc, char** argv) {
         ("max-queued", po::value(&cfg.max_queued)->default_value(cfg.max_queued), "unfinished tasks accepted at most")
         ("retry-backoff-ms", po::value(&backoff_ms)->default_value(backoff_ms),
          "delay before the first retry; doubles per attempt up to 60 s")
+        ("redis", po::value(&cfg.redis_url), "mirror tasks and results to Redis (redis://HOST:PORT/DB) "
+                                              "so that a restart loses no accepted task")
+        ("redis-prefix", po::value(&cfg.redis_prefix)->default_value(cfg.redis_prefix), "prefix of every Redis key")
+        ("redis-degraded", po::value(&degraded)->default_value(degraded),
+         "refuse|accept: what SUBMIT does while Redis is unreachable (accept = not durable)")
+        ("recovery-grace-ms", po::value(&recovery_ms)->default_value(recovery_ms),
+         "after a restart with --redis: how long tasks that were running wait for their worker to claim them")
         ("no-affinity", po::bool_switch(&no_affinity), "do not prefer the device that last ran a task type")
         ("affinity-slack", po::value(&cfg.scheduler.affinity_slack)->default_value(cfg.scheduler.affinity_slack),
          "how much busier (in load ratio) the affinity device may be than the best one");
@@ -69,6 +78,13 @@ int main(int argc, char** argv) {
     cfg.retry_backoff = std::chrono::milliseconds(backoff_ms);
     cfg.result_ttl = std::chrono::seconds(result_ttl);
     cfg.scheduler.affinity = !no_affinity;
+    cfg.durable = !cfg.redis_url.empty();
+    cfg.recovery_grace = std::chrono::milliseconds(std::max(0L, recovery_ms));
+    if (degraded != "refuse" && degraded != "accept") {
+        std::cerr << "retire-cluster-main: --redis-degraded must be refuse or accept\n";
+        return 2;
+    }
+    cfg.degraded = degraded == "accept" ? rc::broker::DegradedPolicy::Accept : rc::broker::DegradedPolicy::Refuse;
 
     struct sigaction sa {};
     sa.sa_handler = on_signal;

@@ -46,6 +46,7 @@ struct WorkerRecord {
     std::optional<proto::DeviceMetrics> metrics;
     std::unordered_set<std::uint64_t> leases; // leases holding one of its slots
     std::vector<LeaseId> pending_acks;         // results to acknowledge this pass
+    std::vector<std::uint64_t> pending_ack_epochs; // the epoch of each, parallel
     std::uint64_t completed = 0, failed = 0;
 };
 

@@ -2,6 +2,7 @@
 // timers and deferred work, then flush the outbox. Single-threaded.
 #include "server.hpp"
 
+#include <cstring>
 #include <random>
 
 #include <zmq_addon.hpp>
@@ -44,6 +45,43 @@ BrokerServer::BrokerServer(BrokerConfig cfg)
     control_addr_ = "inproc://rc-broker-control-" + std::to_string(g_instance++);
     control_.bind(control_addr_);
     core_ = std::make_unique<BrokerCore>(cfg_, new_epoch(), Now::real());
+    if (cfg_.durable) start_mirror();
+}
+
+void BrokerServer::start_mirror() {
+    auto addr = parse_redis_url(cfg_.redis_url);
+    if (!addr) throw std::runtime_error(addr.error());
+    std::size_t skipped = 0;
+    auto loaded = load_from_redis(addr.value(), cfg_.redis_prefix, &skipped);
+    if (!loaded) throw std::runtime_error("cannot load state from " + cfg_.redis_url + ": " + loaded.error());
+    if (skipped) RC_WARN(kLog, skipped << " stored record(s) were expired or unreadable and were dropped");
+    core_->recover(std::move(loaded).value(), Now::real());
+    std::string inproc = control_addr_ + "-mirror";
+    mirror_sock_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
+    mirror_sock_->set(zmq::sockopt::linger, 0);
+    mirror_sock_->bind(inproc);
+    mirror_ = std::make_unique<RedisMirror>(ctx_, addr.value(), cfg_.redis_prefix, inproc);
+    RC_INFO(kLog, "mirroring to " << cfg_.redis_url << " (prefix " << cfg_.redis_prefix << ")");
+}
+
+void BrokerServer::drain_mirror(Now now) {
+    for (;;) {
+        zmq::message_t m;
+        if (!mirror_sock_->recv(m, zmq::recv_flags::dontwait)) return;
+        MirrorReport* r = nullptr;
+        if (m.size() != sizeof r) continue;
+        std::memcpy(&r, m.data(), sizeof r);
+        std::unique_ptr<MirrorReport> owned(r);
+        core_->on_mirror_report(*owned, now);
+    }
+}
+
+void BrokerServer::send_journal(Now now) {
+    if (!mirror_sock_) return;
+    auto batch = core_->take_journal(now);
+    if (!batch) return;
+    JournalBatch* p = batch.release();
+    mirror_sock_->send(zmq::buffer(&p, sizeof p), zmq::send_flags::none);
 }
 
 BrokerServer::~BrokerServer() = default;
@@ -67,8 +105,10 @@ void BrokerServer::run(const std::atomic<bool>* external_stop) {
         Now now = Now::real();
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(core_->next_deadline() - now.mono);
         wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
-        std::array<zmq::pollitem_t, 2> items{{{router_.handle(), 0, ZMQ_POLLIN, 0},
-                                              {control_.handle(), 0, ZMQ_POLLIN, 0}}};
+        std::array<zmq::pollitem_t, 3> items{{{router_.handle(), 0, ZMQ_POLLIN, 0},
+                                              {control_.handle(), 0, ZMQ_POLLIN, 0},
+                                              {mirror_sock_ ? mirror_sock_->handle() : nullptr, 0,
+                                               static_cast<short>(mirror_sock_ ? ZMQ_POLLIN : 0), 0}}};
         try {
             zmq::poll(items, wait);
         } catch (const zmq::error_t& e) {
@@ -80,14 +120,22 @@ void BrokerServer::run(const std::atomic<bool>* external_stop) {
             (void)control_.recv(m, zmq::recv_flags::dontwait);
         }
         now = Now::real();
+        if (mirror_sock_ && (items[2].revents & ZMQ_POLLIN)) drain_mirror(now);
         if (items[0].revents & ZMQ_POLLIN) drain(now);
         core_->on_tick(now);
         core_->before_sleep(now);
+        send_journal(now);
         flush(now);
     }
     Now now = Now::real();
     core_->shutdown(now);
+    send_journal(now);
     flush(now);
+    if (mirror_sock_) {
+        JournalBatch* stop = nullptr;
+        mirror_sock_->send(zmq::buffer(&stop, sizeof stop), zmq::send_flags::none);
+        mirror_.reset(); // writes what is pending if Redis is reachable, then joins
+    }
     // Give the final DISCONNECTs and replies a moment to leave before the socket closes.
     router_.set(zmq::sockopt::linger, 500);
     RC_INFO(kLog, "stopped");

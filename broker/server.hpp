@@ -11,6 +11,7 @@
 
 #include "config.hpp"
 #include "core.hpp"
+#include "redis_mirror.hpp"
 
 namespace rc::broker {
 
@@ -46,6 +47,12 @@ private:
     int port_ = 0;
     std::atomic<bool> stop_{false};
     std::unique_ptr<BrokerCore> core_;
+    // Durability: the mirror thread and the PAIR socket the loop talks to it over.
+    void start_mirror();
+    void drain_mirror(Now now);
+    void send_journal(Now now);
+    std::unique_ptr<zmq::socket_t> mirror_sock_;
+    std::unique_ptr<RedisMirror> mirror_;
 };
 
 // A random non-zero epoch for a new broker instance.

@@ -105,8 +105,21 @@ Value BrokerCore::stats_value(Now now) const {
     broker.set("uptime_seconds", std::chrono::duration<double>(now.mono - started_).count());
     broker.set("started_at", started_wall_);
 
+    Value durability;
+    durability.set("mode", cfg_.durable ? "redis" : "memory");
+    durability.set("state", !cfg_.durable ? "off" : mirror_up_ ? "up" : "down");
+    durability.set("error", mirror_error_);
+    durability.set("degraded_policy", cfg_.degraded == DegradedPolicy::Refuse ? "refuse" : "accept");
+    durability.set("batches_pending", journal_seq_ - std::min(journal_seq_, durable_seq_));
+    durability.set("replies_held", static_cast<std::int64_t>(held_.size()));
+    durability.set("recovered", c.recovered);
+    durability.set("reconciled", c.reconciled);
+    durability.set("awaiting_claim", static_cast<std::int64_t>(unclaimed_.size()));
+    durability.set("refused_not_durable", c.refused_not_durable);
+
     Value out;
     out.set("cluster_stats", std::move(cluster));
+    out.set("durability", std::move(durability));
     out.set("queue_stats", std::move(queue));
     out.set("scheduler_stats", std::move(sched));
     out.set("device_load", Value(std::move(loads)));

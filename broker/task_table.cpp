@@ -22,7 +22,7 @@ std::size_t TaskTable::probe(std::string_view id) const {
 }
 
 void TaskTable::index_insert(std::uint32_t idx) {
-    if ((count_ + tombs_ + 1) * 2 > index_.size()) rehash(std::max<std::size_t>(64, (count_ + 1) * 4));
+    if ((count_ + tombs_ + 1) * 2 > index_.size()) rehash(std::max<std::size_t>(64, (count_ + 1) * 3));
     std::size_t mask = index_.size() - 1;
     for (std::size_t i = hash_id(slab_[idx].id.value) & mask;; i = (i + 1) & mask) {
         if (index_[i] == kEmpty || index_[i] == kTomb) {
@@ -59,6 +59,7 @@ std::optional<TaskRef> TaskTable::create(const TaskId& id) {
     std::uint32_t gen = r.gen + 1;
     r = TaskRecord{};
     r.gen = gen;
+    r.idx = idx;
     r.used = true;
     r.id = id;
     index_insert(idx);

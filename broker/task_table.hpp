@@ -34,6 +34,7 @@ struct TaskDetail {
 
 struct TaskRecord {
     std::uint32_t gen = 0;
+    std::uint32_t idx = 0; // its own slab position
     bool used = false;
     TaskStatus status = TaskStatus::Pending;
     Priority priority = Priority::Normal;
@@ -47,6 +48,8 @@ struct TaskRecord {
     std::uint64_t queue_seq = 0;  // seq of its live queue entry (0 = none)
     LeaseId lease{};              // the live lease while Assigned/Running
     double created_at = 0, updated_at = 0;
+    bool dirty = false;     // changed since the last journal flush
+    bool persisted = false; // its spec is in the durable store
     std::unique_ptr<TaskDetail> more;
 
     // The detail, created on first use.

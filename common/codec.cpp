@@ -55,7 +55,16 @@ void leases(Writer& w, const std::vector<LeaseId>& ls) {
     for (auto l : ls) w.u64(l.value);
 }
 void body(Writer& w, const proto::Started& m) { leases(w, m.leases); }
-void body(Writer& w, const proto::Ack& m) { leases(w, m.leases); }
+void body(Writer& w, const proto::Ack& m) {
+    if (m.epochs.empty()) return leases(w, m.leases);
+    w.map(2);
+    w.key("leases");
+    w.array(static_cast<std::uint32_t>(m.leases.size()));
+    for (auto l : m.leases) w.u64(l.value);
+    w.key("epochs");
+    w.array(static_cast<std::uint32_t>(m.epochs.size()));
+    for (auto e : m.epochs) w.u64(e);
+}
 void body(Writer& w, const proto::Disconnect& m) {
     w.map(2);
     w.key("reason"); w.str(m.reason);
@@ -244,7 +253,12 @@ void read_leases(Reader& rd, std::vector<LeaseId>& out) {
     }
 }
 void read(Reader& rd, proto::Started& m) { read_leases(rd, m.leases); }
-void read(Reader& rd, proto::Ack& m) { read_leases(rd, m.leases); }
+void read(Reader& rd, proto::Ack& m) {
+    read_leases(rd, m.leases);
+    if (const auto* o = rd.find("epochs"); o && o->type == msgpack::type::ARRAY)
+        for (std::uint32_t i = 0; i < o->via.array.size; ++i)
+            m.epochs.push_back(o->via.array.ptr[i].type == msgpack::type::POSITIVE_INTEGER ? o->via.array.ptr[i].via.u64 : 0);
+}
 void read(Reader& rd, proto::Disconnect& m) {
     rd.str("reason", m.reason);
     rd.str("message", m.message);
@@ -506,6 +520,47 @@ Result<proto::ClientReply, DecodeError> decode_at_client(Frames& frames) {
     default: break;
     }
     return err(derr(ErrorCode::UnknownCommand, "unknown reply command", C));
+}
+
+namespace {
+template <typename T, typename ReadFn>
+Result<T, std::string> decode_blob(const Bytes& bytes, ReadFn read_fn) {
+    try {
+        std::size_t off = 0;
+        auto oh = msgpack::unpack(bytes.data(), bytes.size(), off, nullptr, nullptr, unpack_limits());
+        if (off != bytes.size()) return err(std::string("trailing bytes"));
+        T out{};
+        std::string e;
+        if (!read_fn(oh.get(), out, e)) return err(e);
+        return out;
+    } catch (const std::exception& ex) {
+        return err(std::string("undecodable record: ") + ex.what());
+    }
+}
+} // namespace
+
+Bytes encode_spec(const TaskSpec& spec) {
+    Writer w;
+    write_task_spec(w, spec);
+    return w.take();
+}
+
+Result<TaskSpec, std::string> decode_spec(const Bytes& bytes) {
+    return decode_blob<TaskSpec>(bytes, [](const msgpack::object& o, TaskSpec& t, std::string& e) {
+        return read_task_spec(o, t, e);
+    });
+}
+
+Bytes encode_result(const TaskResult& result) {
+    Writer w;
+    write_task_result(w, result);
+    return w.take();
+}
+
+Result<TaskResult, std::string> decode_result(const Bytes& bytes) {
+    return decode_blob<TaskResult>(bytes, [](const msgpack::object& o, TaskResult& t, std::string& e) {
+        return read_task_result(o, t, e);
+    });
 }
 
 } // namespace rc::codec

@@ -25,6 +25,14 @@ struct DecodeError {
 Bytes encode_value(const Value& v);
 Result<Value, std::string> decode_value(const Bytes& bytes); // exact: no trailing bytes
 
+// --- stored records (the broker's durable mirror) ----------------------------
+// A task's spec and its state, each as one msgpack map with the field names of the
+// wire protocol's task and task result (docs/durability.md).
+Bytes encode_spec(const TaskSpec& spec);
+Result<TaskSpec, std::string> decode_spec(const Bytes& bytes);
+Bytes encode_result(const TaskResult& result);
+Result<TaskResult, std::string> decode_result(const Bytes& bytes);
+
 // --- frames ----------------------------------------------------------------
 using Frames = std::vector<zmq::message_t>;
 

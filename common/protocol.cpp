@@ -28,12 +28,12 @@ std::string_view to_string(Cmd c) {
     return "?";
 }
 
-static constexpr std::array<std::string_view, 16> kErrorNames = {
+static constexpr std::array<std::string_view, 17> kErrorNames = {
     "malformed",      "unknown_protocol",     "unknown_command", "bad_body",
     "too_large",      "invalid_task",         "invalid_requirements", "duplicate_task",
     "unknown_task_type",
     "unknown_task",   "unknown_device",       "unknown_worker",  "protocol_violation",
-    "queue_full",     "shutting_down",        "internal"};
+    "queue_full",     "not_durable",          "shutting_down",   "internal"};
 
 std::string_view to_string(ErrorCode c) { return kErrorNames[static_cast<size_t>(c)]; }
 

@@ -60,6 +60,7 @@ enum class ErrorCode : std::uint8_t {
     UnknownWorker,     // worker command from an identity that never sent READY
     ProtocolViolation, // valid message at the wrong time (e.g. a second READY)
     QueueFull,         // admission limit reached
+    NotDurable,        // the durable mirror is unavailable and the broker refuses to accept
     ShuttingDown,
     Internal,
 };
@@ -143,7 +144,8 @@ struct CancelLease {
 };
 
 struct Ack {
-    std::vector<LeaseId> leases; // results the broker has recorded
+    std::vector<LeaseId> leases;        // results the broker has recorded
+    std::vector<std::uint64_t> epochs;  // the epoch of each lease; absent or 0 = the current one
 };
 
 // ---------------------------------------------------------------- client -> broker

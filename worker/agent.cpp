@@ -160,7 +160,7 @@ private:
         r.slots = w_.slots_;
         r.heartbeat_ms = static_cast<std::uint32_t>(w_.cfg_.heartbeat.count());
         r.instance = instance_;
-        for (const auto& [lease, run] : running_) r.running.push_back({run.task_id, LeaseId{lease}, run.epoch});
+        for (const auto& [key, run] : running_) r.running.push_back({run.task_id, LeaseId{key.second}, key.first});
         send(r, now);
         set_state(LinkState::AwaitingWelcome);
         // While we wait, the READY stays queued in the socket and goes out the moment the
@@ -228,18 +228,18 @@ private:
         if (!job->handler)
             RC_WARN(kLog, "no handler for task type '" << m.task_type << "' (task " << m.task_id.value << ")");
         auto deadline = m.timeout_ms ? now + std::chrono::milliseconds(m.timeout_ms) : TimePoint::max();
-        running_[m.lease.value] = Running{m.task_id, job->token, deadline, epoch_, false, now};
+        running_[{epoch_, m.lease.value}] = Running{m.task_id, job->token, deadline, epoch_, false, now};
         if (auto slot = exec_.idle_slot()) start(*slot, std::move(job), now);
         else waiting_.push_back(std::move(job));
     }
 
     void start(unsigned slot, std::unique_ptr<Job> job, TimePoint now) {
-        unstarted_.emplace_back(job->lease.value, now);
+        unstarted_.emplace_back(LeaseKey{job->epoch, job->lease.value}, now);
         exec_.start(slot, std::move(job));
     }
 
     void on(proto::CancelLease& m, TimePoint) {
-        auto it = running_.find(m.lease.value);
+        auto it = running_.find({epoch_, m.lease.value});
         if (it == running_.end()) return;
         RC_INFO(kLog, "cancel task " << m.task_id.value << " (" << m.reason << ")");
         it->second.token->request(m.reason == "timeout" ? CancelToken::Why::Timeout : CancelToken::Why::Cancelled);
@@ -250,7 +250,9 @@ private:
     }
 
     void on(proto::Ack& m, TimePoint) {
-        for (auto l : m.leases) unacked_.erase(l.value);
+        // Each acknowledged lease belongs to the epoch listed beside it, or to this one.
+        for (std::size_t i = 0; i < m.leases.size(); ++i)
+            unacked_.erase({i < m.epochs.size() && m.epochs[i] ? m.epochs[i] : epoch_, m.leases[i].value});
     }
 
     void on(proto::Disconnect& m, TimePoint now) {
@@ -269,7 +271,7 @@ private:
         auto job = exec_.collect(slot);
         if (!job) return;
         TimePoint now = Clock::now();
-        running_.erase(job->lease.value);
+        running_.erase({job->epoch, job->lease.value});
         proto::WorkResult r;
         r.task_id = job->ctx.task_id;
         r.lease = job->lease;
@@ -289,7 +291,7 @@ private:
         }
         RC_DEBUG(kLog, "task " << r.task_id.value << " " << to_string(r.status));
         if (state() == LinkState::Registered) send(r, now);
-        unacked_.emplace(r.lease.value, std::move(r));
+        unacked_.insert_or_assign(LeaseKey{r.epoch, r.lease.value}, std::move(r));
         if (!waiting_.empty()) {
             start(slot, std::move(waiting_.front()), now);
             waiting_.pop_front();
@@ -324,10 +326,9 @@ private:
         if (unstarted_.empty() || unstarted_.front().second + kStartedDelay > now) return;
         proto::Started s;
         while (!unstarted_.empty() && unstarted_.front().second + kStartedDelay <= now) {
-            auto lease = unstarted_.front().first;
+            auto key = unstarted_.front().first;
             unstarted_.pop_front();
-            if (auto it = running_.find(lease); it != running_.end() && it->second.epoch == epoch_)
-                s.leases.push_back(LeaseId{lease});
+            if (key.first == epoch_ && running_.count(key)) s.leases.push_back(LeaseId{key.second});
         }
         if (!s.leases.empty()) send(s, now);
     }
@@ -336,7 +337,7 @@ private:
         TimePoint now = Clock::now();
         RC_INFO(kLog, "stopping: " << running_.size() << " task(s) running");
         for (auto& [_, r] : running_) r.token->request(CancelToken::Why::Shutdown);
-        for (auto& job : waiting_) running_.erase(job->lease.value);
+        for (auto& job : waiting_) running_.erase({job->epoch, job->lease.value});
         waiting_.clear();
         // Give running handlers a bounded time to stop, reporting what they return.
         auto deadline = now + std::chrono::seconds(5);
@@ -377,10 +378,12 @@ private:
     std::uint32_t liveness_ = 3;
     std::chrono::milliseconds backoff_{1000};
     TimePoint last_send_{}, last_recv_{}, welcome_deadline_{}, reconnect_at_{};
-    std::unordered_map<std::uint64_t, Running> running_;
+    // Lease ids restart with each broker epoch, so a lease is known by (epoch, lease).
+    using LeaseKey = std::pair<std::uint64_t, std::uint64_t>;
+    std::map<LeaseKey, Running> running_;
     std::deque<std::unique_ptr<Job>> waiting_;
-    std::deque<std::pair<std::uint64_t, TimePoint>> unstarted_;
-    std::map<std::uint64_t, proto::WorkResult> unacked_;
+    std::deque<std::pair<LeaseKey, TimePoint>> unstarted_;
+    std::map<LeaseKey, proto::WorkResult> unacked_;
 };
 
 void Worker::run(const std::atomic<bool>* external_stop) {

@@ -53,6 +53,8 @@ int run_worker_cli(int argc, char** argv, const std::function<void(HandlerRegist
         ("no-http", po::bool_switch(&no_http), "disable the http_request task type")
         ("allow-private-network", po::bool_switch(&cfg.outside.allow_private_network),
          "let http_request reach loopback and private addresses")
+        ("allow-link-local", po::bool_switch(&cfg.outside.allow_link_local),
+         "let http_request reach link-local addresses, including cloud metadata (169.254.169.254)")
         ("no-python", po::bool_switch(&no_python), "disable the python_eval task type")
         ("python", po::value(&cfg.outside.python_path), "Python interpreter for python_eval (default: python3 on PATH)")
         ("allow-command", po::value(&cfg.outside.allowed_programs)->composing(),

@@ -5,12 +5,12 @@ also derive from the built-in exception a caller would reach for first, so that
 ``except TimeoutError`` or ``except ValueError`` keeps working::
 
     RetireClusterError
-    ├── BrokerUnreachableError   (also ConnectionError)  no reply from the broker in time
-    ├── TaskTimeoutError         (also TimeoutError)     a wait for a result ran out
-    ├── InvalidTaskError         (also ValueError)       refused by validation, here or by the broker
-    ├── UnknownTaskError         (also KeyError)         the broker does not know the task id
-    ├── UnknownDeviceError       (also KeyError)         the broker does not know the device id
-    └── BrokerError                                      any other refusal; ``.code`` says which
+    ├── BrokerUnreachableError  (ConnectionError)  no reply from the broker in time
+    ├── TaskTimeoutError        (TimeoutError)     a wait for a result ran out
+    ├── InvalidTaskError        (ValueError)       refused by validation, here or by the broker
+    ├── UnknownTaskError        (KeyError)         the broker does not know the task id
+    ├── UnknownDeviceError      (KeyError)         the broker does not know the device id
+    └── BrokerError                                any other refusal; ``.code`` says which
 
 ``code`` is the protocol's error word (``"invalid_requirements"``, ``"queue_full"``, ...;
 see docs/protocol.md section 7.1), or ``None`` when the failure did not come from the broker.

@@ -27,7 +27,8 @@ class LocalCluster:
     ``scheduler`` is a client connected to it and ``address`` its "127.0.0.1:PORT", which
     other processes (retire-cluster-worker, retire-cluster-submit, ``connect()``) may use
     too. Worker *i* gets device id ``local-<i+1>``, ``slots`` slots, and role
-    ``roles[i % len(roles)]``. ``handlers`` are registered on every worker.
+    ``roles[i % len(roles)]``. ``handlers`` are registered on every worker. ``heartbeat``
+    and ``retry_backoff`` (the delay before a failed task's first retry) are in seconds.
     ``allow_private_network`` lets http_request reach 127.0.0.1 and the LAN, and
     ``allowed_programs`` enables the command task type for those programs.
 
@@ -45,6 +46,7 @@ class LocalCluster:
         roles: Sequence[str] | str | None = None,
         tags: Iterable[str] = (),
         heartbeat: float = 1.0,
+        retry_backoff: float = 1.0,
         python_eval: bool = True,
         http: bool = True,
         allow_private_network: bool = False,
@@ -60,7 +62,8 @@ class LocalCluster:
         self.workers: list[Worker] = []
         self._scheduler: ClusterClient | None = None
         try:
-            self._broker = _core.Broker("127.0.0.1", 0, heartbeat_ms=round(heartbeat * 1000))
+            self._broker = _core.Broker("127.0.0.1", 0, heartbeat_ms=round(heartbeat * 1000),
+                                        retry_backoff_ms=round(retry_backoff * 1000))
         except _core.CoreError as e:
             raise from_core(e) from e
         self.address = f"127.0.0.1:{self._broker.port}"

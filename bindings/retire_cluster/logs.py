@@ -16,11 +16,16 @@ __all__ = ["ROOT_LOGGER", "get_logger"]
 
 #: The parent of every logger of this package.
 ROOT_LOGGER = "retire_cluster"
+# The "pathname" of records from the C++ core (they have no Python source line).
+_CORE_SOURCE = "<retire-cluster core>"
 
 
 def forward(levelno: int, component: str, message: str) -> None:
     """The bridge's receiving end: called (with the GIL) for each C++ log line."""
-    logging.getLogger(f"{ROOT_LOGGER}.{component}").log(levelno, "%s", message)
+    logger = logging.getLogger(f"{ROOT_LOGGER}.{component}")
+    if logger.isEnabledFor(levelno):
+        logger.handle(logger.makeRecord(logger.name, levelno, _CORE_SOURCE, 0, message, (),
+                                        None))
 
 
 def get_logger(name: str = ROOT_LOGGER, level: int | str | None = None) -> logging.Logger:

@@ -33,22 +33,36 @@ _POLL_SECONDS = 0.1
 _SANDBOX = Path(__file__).resolve().parent / "_sandbox" / "rc_eval.py"
 
 
-def describe_exception(exc: BaseException) -> str:
-    """The error text of a failed handler: "ExcType: message", then the traceback."""
-    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+def describe_exception(exc: BaseException, skip_frames: int = 0) -> str:
+    """The error text of a failed handler: "ExcType: message", then the traceback
+    (without its first ``skip_frames`` frames)."""
+    tb = exc.__traceback__
+    for _ in range(skip_frames):
+        if tb is not None:
+            tb = tb.tb_next
+    lines = traceback.format_exception(type(exc), exc, tb)
     return f"{type(exc).__name__}: {exc}\n" + "".join(lines)
 
 
 def _runner(task_type: str, fn: Handler) -> Callable[[Any, str, int], tuple[bool, Any]]:
     """Wraps a handler for the C++ worker: (True, msgpack bytes) or (False, error text)."""
 
+    def fail(task_id: str, attempt: int, e: BaseException, text: str) -> tuple[bool, Any]:
+        logger.warning("task %s (%s, attempt %d) failed: %s: %s",
+                       task_id, task_type, attempt, type(e).__name__, e)
+        return False, text
+
     def run(payload: Any, task_id: str, attempt: int) -> tuple[bool, Any]:
         try:
-            return True, _core.encode(fn(payload))
+            result = fn(payload)
         except BaseException as e:  # a handler's failure is the task's, never the worker's
-            logger.warning("task %s (%s, attempt %d) failed: %s: %s",
-                           task_id, task_type, attempt, type(e).__name__, e)
-            return False, describe_exception(e)
+            return fail(task_id, attempt, e, describe_exception(e, skip_frames=1))
+        try:
+            return True, _core.encode(result)
+        except (TypeError, ValueError) as e:
+            return fail(task_id, attempt, e,
+                        f"{type(e).__name__}: the result of handler {task_type!r} "
+                        f"cannot be sent: {e}")
 
     return run
 
@@ -251,4 +265,8 @@ def _stop_on_sigterm() -> Callable[[], None]:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore

@@ -57,10 +57,11 @@ void bind_logging(py::module_& m) {
     m.def(
         "log",
         [](int level, const std::string& component, const std::string& message) {
-            log::write(static_cast<log::Level>(level), component, message);
+            if (log::enabled(static_cast<log::Level>(level)))
+                log::write(static_cast<log::Level>(level), component, message);
         },
         py::arg("levelno"), py::arg("component"), py::arg("message"),
-        py::call_guard<py::gil_scoped_release>(), "Writes one line through the C++ logger.");
+        py::call_guard<py::gil_scoped_release>(), "Writes one line through the C++ logger, if its level is enabled.");
 }
 
 } // namespace rc::py_bindings

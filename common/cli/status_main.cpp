@@ -1,7 +1,9 @@
 // retire-cluster-status: read-only views of a broker (cluster overview, device list, one
 // device, one task) as text or JSON. It never submits, cancels or changes anything.
 #include <algorithm>
+#include <fstream>
 #include <iostream>
+#include <unordered_map>
 #include <optional>
 
 #include <boost/program_options.hpp>
@@ -155,6 +157,41 @@ void print_device(const Value& d) {
         for (const auto& h : hs->as_array()) std::cout << "  " << display(h) << '\n';
 }
 
+// Results of many tasks, ids read from `path` ("-" = stdin), one per line: a JSON array
+// of result maps (null for tasks not finished or unknown) in the order of the file.
+int show_results(Client& client, const std::string& path) {
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    if (path != "-") {
+        file.open(path);
+        if (!file) {
+            std::cerr << kProg << ": cannot read " << path << '\n';
+            return kExitUsage;
+        }
+        in = &file;
+    }
+    std::vector<TaskId> ids;
+    for (std::string line; std::getline(*in, line);)
+        if (!line.empty()) ids.emplace_back(line);
+    std::unordered_map<std::string, TaskResult> found;
+    constexpr std::size_t kChunk = 5000;
+    for (std::size_t i = 0; i < ids.size(); i += kChunk) {
+        std::vector<TaskId> chunk(ids.begin() + static_cast<std::ptrdiff_t>(i),
+                                  ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), i + kChunk)));
+        auto r = client.results(chunk);
+        if (!r) return report(kProg, r.error());
+        for (auto& res : r.value().results) found.emplace(res.task_id.value, std::move(res));
+    }
+    Array out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) {
+        auto it = found.find(id.value);
+        out.push_back(it == found.end() ? Value{} : result_to_value(it->second));
+    }
+    print_json(Value(std::move(out)));
+    return kExitOk;
+}
+
 int show_task(Client& client, const std::string& id, bool as_json) {
     auto info = client.status(TaskId(id));
     if (!info) return report(kProg, info.error());
@@ -204,6 +241,7 @@ int main(int argc, char** argv) {
     std::string host, device, role, task;
     std::int64_t timeout_ms = 10'000;
     bool devices = false, all = false, as_json = false;
+    std::string results_file;
     po::options_description opts(
         "retire-cluster-status: show a Retire-Cluster broker's devices, tasks and statistics\n\n"
         "Usage: retire-cluster-status HOST[:PORT] [options]   (default port 8080)\n\nOptions",
@@ -215,6 +253,8 @@ int main(int argc, char** argv) {
         ("role", po::value(&role)->value_name("R"), "list only devices with role R (implies --devices)")
         ("all", po::bool_switch(&all), "include offline devices in the list (implies --devices)")
         ("task", po::value(&task)->value_name("ID"), "show a task's status, why it waits, and its result if finished")
+        ("results", po::value(&results_file)->value_name("FILE"),
+         "print the results of the task ids in FILE (one per line, - for stdin) as a JSON array")
         ("json", po::bool_switch(&as_json), "print the broker's raw answer as pretty JSON")
         ("timeout-ms", po::value(&timeout_ms)->value_name("N")->default_value(timeout_ms),
          "give up on the broker after N milliseconds");
@@ -260,6 +300,7 @@ int main(int argc, char** argv) {
     Client& c = client.value();
 
     if (!task.empty()) return show_task(c, task, as_json);
+    if (!results_file.empty()) return show_results(c, results_file);
     if (!device.empty()) {
         auto d = c.device(DeviceId(device));
         if (!d) return report(kProg, d.error());

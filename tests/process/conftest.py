@@ -36,11 +36,12 @@ def wait_until(pred: Callable[[], Any], timeout: float, step: float = 0.02) -> A
 class Proc:
     """A started binary whose output goes to a log file."""
 
-    def __init__(self, args: list[str], log: Path) -> None:
+    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         self.args = args
         self.log = log
         self._fh = open(log, "wb")
-        self.popen = subprocess.Popen(args, stdout=self._fh, stderr=subprocess.STDOUT)
+        full_env = dict(os.environ, **env) if env else None
+        self.popen = subprocess.Popen(args, stdout=self._fh, stderr=subprocess.STDOUT, env=full_env)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -76,9 +77,9 @@ class Cluster:
         self.address = ""
         self._n = 0
 
-    def _start(self, name: str, args: list[str]) -> Proc:
+    def _start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Proc:
         self._n += 1
-        p = Proc(args, self.tmp / f"{self._n:02d}-{name}.log")
+        p = Proc(args, self.tmp / f"{self._n:02d}-{name}.log", env=env)
         self.procs.append(p)
         return p
 
@@ -92,10 +93,10 @@ class Cluster:
         return p
 
     def worker(self, device_id: str, *extra: str, slots: int = 2, heartbeat_ms: int = 100,
-               binary: str = "rc-test-worker") -> Proc:
+               binary: str = "rc-test-worker", env: dict[str, str] | None = None) -> Proc:
         return self._start(device_id, [str(BIN / binary), "--join", self.address, "--device-id", device_id,
                                        "--slots", str(slots), "--heartbeat-ms", str(heartbeat_ms),
-                                       "--no-internet-check", "--no-python", *extra])
+                                       "--no-internet-check", "--no-python", *extra], env=env)
 
     def cli(self, tool: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(BIN / tool), self.address, *args], capture_output=True, text=True,
@@ -125,6 +126,57 @@ class Cluster:
         for p in reversed(self.procs):
             p.kill()
             p.stop()
+
+
+def free_port() -> int:
+    """An ephemeral port the kernel just gave out on 127.0.0.1 (for servers that need one up front)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Redis:
+    """A real redis-server on an ephemeral port, started and stopped by the test."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.dir = tmp / "redis"
+        self.dir.mkdir(exist_ok=True)
+        self.port = free_port()
+        self.proc: Proc | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import shutil
+
+        server = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = Proc([server, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
+                          "--appendonly", "yes", "--save", "", "--protected-mode", "no"],
+                         self.dir / f"redis-{int(time.time() * 1000)}.log")
+        assert wait_until(self.ping, 10), self.proc.output()
+
+    def ping(self) -> bool:
+        return self.cli("PING").strip() == "PONG"
+
+    def cli(self, *args: str) -> str:
+        r = subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True, text=True, timeout=30)
+        return r.stdout
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.stop()
+            self.proc = None
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[Redis]:
+    r = Redis(tmp_path)
+    r.start()
+    try:
+        yield r
+    finally:
+        r.stop()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Snippet:
     name: str
-    heading: str  #: the seed's heading above the block
+    above: str  #: the seed's line of prose just above the block
     kind: str  #: "python", "integration" or "shell"
     code: str
 
@@ -24,7 +24,8 @@ def _block(text: str) -> str:
 
 
 SNIPPETS: tuple[Snippet, ...] = (
-    Snippet("basic_submission", "1. Basic Task Submission", "python", _block(r"""
+    Snippet("basic_submission", "1. Basic Task Submission", "python",
+            _block(r"""
 from retire_cluster.tasks import Task, TaskRequirements, TaskPriority
 
 # Create a simple task
@@ -37,7 +38,8 @@ task = Task(
 # Submit to cluster
 task_id = scheduler.submit_task(task)
 """)),
-    Snippet("requirements_task", "2. Task with Requirements", "python", _block(r"""
+    Snippet("requirements_task", "2. Task with Requirements", "python",
+            _block(r"""
 # Task that requires specific device capabilities
 compute_task = Task(
     task_type="python_eval",
@@ -50,7 +52,8 @@ compute_task = Task(
     )
 )
 """)),
-    Snippet("mobile_task", "3. Mobile-Specific Task", "python", _block(r"""
+    Snippet("mobile_task", "3. Mobile-Specific Task", "python",
+            _block(r"""
 # Task targeted at mobile devices
 mobile_task = Task(
     task_type="system_info",
@@ -61,28 +64,33 @@ mobile_task = Task(
     )
 )
 """)),
-    Snippet("echo_task", "Echo Task", "python", _block(r"""
+    Snippet("echo_task", "Echo Task", "python",
+            _block(r"""
 Task(
     task_type="echo",
     payload={"message": "Your message here"}
 )
 """)),
-    Snippet("sleep_task", "Sleep Task", "python", _block(r"""
+    Snippet("sleep_task", "Sleep Task", "python",
+            _block(r"""
 Task(
     task_type="sleep",
     payload={"duration": 5.0}
 )
 """)),
-    Snippet("system_info_task", "System Info Task", "python", _block(r"""
+    Snippet("system_info_task", "System Info Task", "python",
+            _block(r"""
 Task(task_type="system_info", payload={})
 """)),
-    Snippet("python_eval_task", "Python Evaluation Task", "python", _block(r"""
+    Snippet("python_eval_task", "Python Evaluation Task", "python",
+            _block(r"""
 Task(
     task_type="python_eval",
     payload={"expression": "2 + 2"}
 )
 """)),
-    Snippet("http_request_task", "HTTP Request Task", "python", _block(r"""
+    Snippet("http_request_task", "HTTP Request Task", "python",
+            _block(r"""
 Task(
     task_type="http_request",
     payload={
@@ -93,7 +101,8 @@ Task(
     }
 )
 """)),
-    Snippet("command_task", "Command Execution Task", "python", _block(r"""
+    Snippet("command_task", "Command Execution Task", "python",
+            _block(r"""
 Task(
     task_type="command",
     payload={
@@ -102,7 +111,8 @@ Task(
     }
 )
 """)),
-    Snippet("custom_handler", "Custom Task Types", "python", _block(r"""
+    Snippet("custom_handler", "You can register custom task handlers on worker nodes:", "python",
+            _block(r"""
 def my_custom_handler(payload):
     # Your custom logic here
     input_data = payload.get('input')
@@ -112,7 +122,8 @@ def my_custom_handler(payload):
 # Register on worker
 executor.register_handler("my_custom_task", my_custom_handler)
 """)),
-    Snippet("resource_requirements", "Resource Requirements", "python", _block(r"""
+    Snippet("resource_requirements", "Resource Requirements", "python",
+            _block(r"""
 TaskRequirements(
     min_cpu_cores=4,        # Minimum CPU cores
     min_memory_gb=8,        # Minimum RAM in GB
@@ -121,30 +132,35 @@ TaskRequirements(
     internet_required=True  # Requires internet access
 )
 """)),
-    Snippet("platform_requirements", "Platform Requirements", "python", _block(r"""
+    Snippet("platform_requirements", "Platform Requirements", "python",
+            _block(r"""
 TaskRequirements(
     required_platform="linux",      # "windows", "linux", "android", "darwin"
     required_role="compute",         # "worker", "compute", "storage", "mobile"
     required_tags=["gpu-capable"]    # Custom device tags
 )
 """)),
-    Snippet("execution_requirements", "Execution Requirements", "python", _block(r"""
+    Snippet("execution_requirements", "Execution Requirements", "python",
+            _block(r"""
 TaskRequirements(
     timeout_seconds=300,    # Maximum execution time
     max_retries=3          # Maximum retry attempts
 )
 """)),
-    Snippet("priorities", "Task Priorities", "python", _block(r"""
+    Snippet("priorities", "Tasks can be assigned different priority levels:", "python",
+            _block(r"""
 TaskPriority.URGENT    # Highest priority
 TaskPriority.HIGH      # High priority
 TaskPriority.NORMAL    # Normal priority (default)
 TaskPriority.LOW       # Lowest priority
 """)),
-    Snippet("check_status", "Check Task Status", "python", _block(r"""
+    Snippet("check_status", "Check Task Status", "python",
+            _block(r"""
 status = scheduler.get_task_status(task_id)
 print(f"Task status: {status.value}")
 """)),
-    Snippet("get_result", "Get Task Result", "python", _block(r"""
+    Snippet("get_result", "Get Task Result", "python",
+            _block(r"""
 result = scheduler.get_task_result(task_id)
 if result:
     if result.status == TaskStatus.SUCCESS:
@@ -152,12 +168,15 @@ if result:
     else:
         print(f"Error: {result.error_message}")
 """)),
-    Snippet("cluster_statistics", "Get Cluster Statistics", "python", _block(r"""
+    Snippet("cluster_statistics", "Get Cluster Statistics", "python",
+            _block(r"""
 stats = scheduler.get_cluster_statistics()
 print(f"Online devices: {stats['cluster_stats']['online_devices']}")
 print(f"Queue size: {stats['queue_stats']['total_tasks']}")
 """)),
-    Snippet("temporal_integration", "Temporal Integration", "integration", _block(r"""
+    Snippet("temporal_integration", "Use Temporal for complex workflow orchestration:",
+            "integration",
+            _block(r"""
 from retire_cluster.tasks.integrations import TemporalIntegration
 
 temporal = TemporalIntegration(cluster_client)
@@ -166,7 +185,8 @@ await temporal.initialize("localhost:7233")
 # Submit task via Temporal workflow
 workflow_id = temporal.submit_task("data_processing", {"input": "data"})
 """)),
-    Snippet("celery_integration", "Celery Integration", "integration", _block(r"""
+    Snippet("celery_integration", "Use Celery as a task broker:", "integration",
+            _block(r"""
 from retire_cluster.tasks.integrations import CeleryIntegration
 
 celery = CeleryIntegration(cluster_client)
@@ -175,7 +195,8 @@ celery.initialize("redis://localhost:6379")
 # Submit via Celery
 task_id = celery.submit_task("analysis", {"dataset": "data.csv"})
 """)),
-    Snippet("http_bridge", "HTTP API Bridge", "integration", _block(r"""
+    Snippet("http_bridge", "Expose task submission via HTTP:", "integration",
+            _block(r"""
 from retire_cluster.tasks.integrations import SimpleTaskBridge
 
 bridge = SimpleTaskBridge(cluster_client)
@@ -186,7 +207,9 @@ bridge.start_http_bridge()  # Starts HTTP server on port 8081
 #   -H "Content-Type: application/json" \
 #   -d '{"task_type": "echo", "payload": {"message": "Hello"}}'
 """)),
-    Snippet("cli_integration", "CLI Integration", "shell", _block(r"""
+    Snippet("cli_integration", "The task framework integrates with the Retire-Cluster CLI:",
+            "shell",
+            _block(r"""
 # Start main node with task scheduling
 retire-cluster-main --port 8080
 
@@ -196,14 +219,17 @@ retire-cluster-worker --join 192.168.1.100:8080 --role compute
 # Monitor cluster and tasks
 retire-cluster-status 192.168.1.100:8080
 """)),
-    Snippet("debug_logging", "Debugging: Enable debug logging", "python", _block(r"""
+    Snippet("debug_logging", "Enable debug logging:", "python",
+            _block(r"""
 logger = get_logger("scheduler", level="DEBUG")
 """)),
-    Snippet("queue_statistics", "Debugging: Check queue statistics", "python", _block(r"""
+    Snippet("queue_statistics", "Check queue statistics:", "python",
+            _block(r"""
 stats = task_queue.get_queue_statistics()
 print(stats)
 """)),
-    Snippet("device_status", "Debugging: Monitor device status", "python", _block(r"""
+    Snippet("device_status", "Monitor device status:", "python",
+            _block(r"""
 online_devices = scheduler.get_online_devices()
 for device_id in online_devices:
     capabilities = scheduler.get_device_capabilities(device_id)

@@ -140,7 +140,9 @@ TEST_CASE("broker-to-worker messages round trip") {
     CHECK(t2.attempt == 2);
     CHECK(t2.timeout_ms == 60000);
     CHECK(roundtrip_to_worker(proto::CancelLease{TaskId("id"), LeaseId{3}, "timeout"}).reason == "timeout");
-    CHECK(roundtrip_to_worker(proto::Ack{{LeaseId{4}}}).leases.at(0).value == 4);
+    CHECK(roundtrip_to_worker(proto::Ack{{LeaseId{4}}, {}}).leases.at(0).value == 4);
+    auto ack = roundtrip_to_worker(proto::Ack{{LeaseId{4}, LeaseId{5}}, {0, 77}});
+    CHECK(ack.epochs == std::vector<std::uint64_t>{0, 77});
     CHECK(roundtrip_to_worker(proto::Heartbeat{5, std::nullopt}).epoch == 5);
 }
 

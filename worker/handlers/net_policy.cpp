@@ -130,8 +130,8 @@ std::optional<std::string> refusal(const sockaddr* addr, const AddressPolicy& po
     case AddressClass::LinkLocal:
         if (policy.allow_link_local) return std::nullopt;
         return what + " (link-local addresses, where cloud metadata services live, stay refused"
-                      " even with --allow-private-network; only the allow_link_local setting"
-                      " allows them)";
+                      " even with --allow-private-network; start the worker with --allow-link-local"
+                      " to allow them)";
     case AddressClass::Unspecified:
     case AddressClass::Multicast:
     case AddressClass::Reserved:

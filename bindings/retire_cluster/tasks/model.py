@@ -108,8 +108,11 @@ class Task:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.priority, TaskPriority):
-            self.priority = TaskPriority.parse(self.priority)
+        given: object = self.priority
+        if not isinstance(given, TaskPriority):
+            if not isinstance(given, (int, str)):
+                raise TypeError(f"priority must be a TaskPriority, not {type(given).__name__}")
+            self.priority = TaskPriority.parse(given)
 
     def validate(self) -> None:
         """Raises InvalidTaskError if the broker would refuse this task (type name, id,
