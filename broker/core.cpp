@@ -114,8 +114,11 @@ void BrokerCore::dispatch(Now now) {
         t->device = a->device;
         if (t->more) t->more->reason.clear();
         auto timeout = to_ms(static_cast<double>(t->timeout_s));
-        leases_.emplace(lease.value, Lease{a->task, a->device, now.mono + timeout, true});
-        lease_deadlines_.emplace(now.mono + timeout, lease.value);
+        // Beyond its slots the task waits in the worker's prefetch queue: its lease first
+        // allows twice the timeout, and restarts at the full timeout on STARTED.
+        auto deadline = now.mono + (w.leases.size() >= w.slots ? 2 * timeout : timeout);
+        leases_.emplace(lease.value, Lease{a->task, a->device, deadline, true});
+        lease_deadlines_.emplace(deadline, lease.value);
         w.leases.insert(lease.value);
         ++counters_.dispatched;
         const std::string& type = scheduler_.task_type(t->cls);
@@ -230,7 +233,7 @@ void BrokerCore::expire_leases(Now now) {
         auto id = lease_deadlines_.top().second;
         lease_deadlines_.pop();
         auto it = leases_.find(id);
-        if (it == leases_.end() || !it->second.live) continue;
+        if (it == leases_.end() || !it->second.live || it->second.deadline > now.mono) continue;
         Lease& l = it->second;
         l.live = false; // the slot stays held until the worker reports back or goes away
         TaskRecord* t = tasks_.get(l.task);
@@ -306,6 +309,22 @@ void BrokerCore::answer_waiter(std::uint64_t wid) {
     if (it == waiters_.end()) return;
     Waiter w = std::move(it->second);
     waiters_.erase(it);
+    if (w.submit) {
+        proto::SubmitReply s;
+        s.req = w.req;
+        s.task_ids = w.ids;
+        for (const auto& id : w.ids) {
+            auto ref = tasks_.find(id.value);
+            const TaskRecord* t = ref ? tasks_.get(*ref) : nullptr;
+            if (t && is_terminal(t->status)) s.results.push_back(result_of(*t));
+            auto range = waiters_by_task_.equal_range(id.value);
+            for (auto e = range.first; e != range.second;) e = e->second == wid ? waiters_by_task_.erase(e) : std::next(e);
+        }
+        proto::Outbound out{w.client, proto::ClientReply(std::move(s))};
+        if (w.durable_seq > durable_seq_) held_.emplace_back(w.durable_seq, std::move(out));
+        else outbox_.push_back(std::move(out));
+        return;
+    }
     proto::ResultReply r;
     r.req = w.req;
     for (const auto& id : w.ids) {

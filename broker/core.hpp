@@ -120,7 +120,8 @@ private:
         bool any = false;
         std::size_t remaining = 0;
         TimePoint deadline{};
-        bool done = false;
+        bool submit = false;          // a SUBMIT with wait_ms: answer with a SubmitReply
+        std::uint64_t durable_seq = 0; // with durability: not before this batch is written
     };
     void notify_waiters(const std::string& task_id);
     void answer_waiter(std::uint64_t wid);

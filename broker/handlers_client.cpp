@@ -117,6 +117,17 @@ void BrokerCore::on_submit(const RoutingId& from, proto::SubmitReq& m, Now now) 
     }
     counters_.submitted += m.tasks.size();
     RC_DEBUG(kLog, "accepted " << m.tasks.size() << " task(s) from " << to_hex(from.value));
+    if (m.wait_ms > 0 && waiters_.size() < kMaxWaiters) {
+        // Submit-and-wait: one reply, once every task has ended or the wait has passed.
+        std::uint64_t wid = next_waiter_++;
+        Waiter w{from, m.req, out.task_ids, false, out.task_ids.size(),
+                 now.mono + std::chrono::milliseconds(std::min(m.wait_ms, kMaxWaitMs)), true,
+                 cfg_.durable && mirror_up_ ? journal_seq_ + 1 : 0};
+        waiter_deadlines_.emplace(w.deadline, wid);
+        for (const auto& id : w.ids) waiters_by_task_.emplace(id.value, wid);
+        waiters_.emplace(wid, std::move(w));
+        return;
+    }
     if (cfg_.durable && mirror_up_) {
         // Accepted means durable: answer once the batch flushed at the end of this pass
         // is written.
@@ -144,7 +155,7 @@ void BrokerCore::on_get_result(const RoutingId& from, proto::ResultReq& m, Now n
     m.wait_ms = std::min<std::uint32_t>(m.wait_ms, kMaxWaitMs);
     if (waiters_.size() >= kMaxWaiters) m.wait_ms = 0;
     std::uint64_t wid = next_waiter_++;
-    waiters_.emplace(wid, Waiter{from, m.req, std::move(m.task_ids), m.any, pending, {}, false});
+    waiters_.emplace(wid, Waiter{from, m.req, std::move(m.task_ids), m.any, pending, {}, false, 0});
     if (pending == 0 || m.wait_ms == 0 || (m.any && done > 0)) return answer_waiter(wid);
     auto& w = waiters_.at(wid);
     w.deadline = now.mono + std::chrono::milliseconds(m.wait_ms);

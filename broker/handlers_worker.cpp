@@ -111,6 +111,7 @@ void BrokerCore::on_ready(const RoutingId& from, proto::Ready& m, Now now) {
     w.caps = std::move(m.caps);
     w.handlers = std::move(m.handlers);
     w.slots = m.slots;
+    w.prefetch = std::min<std::uint32_t>(m.prefetch, 4 * m.slots + 64);
     w.instance = m.instance;
     auto proposal = std::chrono::milliseconds(m.heartbeat_ms);
     w.heartbeat = std::clamp<std::chrono::milliseconds>(proposal, cfg_.heartbeat, std::chrono::milliseconds(60'000));
@@ -142,7 +143,7 @@ void BrokerCore::on_ready(const RoutingId& from, proto::Ready& m, Now now) {
                 proto::Welcome{epoch_, static_cast<std::uint32_t>(w.heartbeat.count()), cfg_.liveness,
                                static_cast<std::uint32_t>(cfg_.max_message_bytes)},
                 now);
-    scheduler_.add_device(d, w.caps, w.handlers, w.slots, static_cast<std::uint32_t>(w.leases.size()));
+    scheduler_.add_device(d, w.caps, w.handlers, w.slots, static_cast<std::uint32_t>(w.leases.size()), w.prefetch);
     RC_INFO(kLog, "device " << w.device_id.value << " online: role " << w.caps.role << ", "
                             << w.slots << " slot(s), " << w.handlers.size() << " handler(s), heartbeat "
                             << w.heartbeat.count() << " ms");
@@ -160,7 +161,11 @@ void BrokerCore::on_started(DevIdx d, const proto::Started& m, Now now) {
         auto it = leases_.find(lease.value);
         if (it == leases_.end() || !it->second.live || it->second.device != d) continue;
         TaskRecord* t = tasks_.get(it->second.task);
-        if (t && t->lease == lease && t->status == TaskStatus::Assigned) {
+        if (!t || t->lease != lease) continue;
+        // The task's own timeout runs from its start (a prefetched task may have waited).
+        it->second.deadline = now.mono + std::chrono::milliseconds(std::llround(static_cast<double>(t->timeout_s) * 1000.0));
+        lease_deadlines_.emplace(it->second.deadline, lease.value);
+        if (t->status == TaskStatus::Assigned) {
             transition(*t, TaskEvent::Start, now);
             t->detail().started_at = now.wall;
         }

@@ -37,6 +37,7 @@ struct WorkerRecord {
     DeviceCapabilities caps;
     std::vector<std::string> handlers;
     std::uint32_t slots = 1;
+    std::uint32_t prefetch = 0; // tasks it queues beyond its slots
     std::uint64_t instance = 0; // the worker process behind the current connection
     std::chrono::milliseconds heartbeat{1000};
     TimePoint expiry{};    // offline when now passes this

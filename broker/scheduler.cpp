@@ -57,7 +57,7 @@ void Scheduler::set_bit(Class& c, DevIdx d, bool on) {
 }
 
 void Scheduler::add_device(DevIdx idx, const DeviceCapabilities& caps, std::vector<std::string> handlers,
-                           std::uint32_t slots, std::uint32_t running) {
+                           std::uint32_t slots, std::uint32_t running, std::uint32_t prefetch) {
     remove_device(idx);
     if (devices_.size() <= idx) devices_.resize(idx + 1);
     Device& d = devices_[idx];
@@ -66,6 +66,7 @@ void Scheduler::add_device(DevIdx idx, const DeviceCapabilities& caps, std::vect
     d.caps = caps;
     d.handlers.insert(handlers.begin(), handlers.end());
     d.slots = slots;
+    d.capacity = slots + prefetch;
     d.running = running;
     d.key = key_of(idx, d);
     for (auto& [cid, c] : classes_) {

@@ -54,8 +54,10 @@ public:
     explicit Scheduler(SchedulerConfig cfg = {}) : cfg_(cfg) {}
 
     // --- devices (only online devices are known here; indexes are small and dense)
+    // `prefetch` extra tasks may be leased beyond `slots` (they wait on the device); the
+    // load ratio still counts against `slots`.
     void add_device(DevIdx d, const DeviceCapabilities& caps, std::vector<std::string> handlers,
-                    std::uint32_t slots, std::uint32_t running);
+                    std::uint32_t slots, std::uint32_t running, std::uint32_t prefetch = 0);
     void remove_device(DevIdx d);
     void set_running(DevIdx d, std::uint32_t running);
     void set_reported_load(DevIdx d, double load);
@@ -105,11 +107,12 @@ private:
         DeviceCapabilities caps;
         std::unordered_set<std::string> handlers;
         std::uint32_t slots = 1;
+        std::uint32_t capacity = 1; // slots + prefetch
         std::uint32_t running = 0;
         double load = 0;
         std::vector<ClassId> classes; // classes this device is eligible for
         DevKey key{};
-        [[nodiscard]] bool has_free() const { return running < slots; }
+        [[nodiscard]] bool has_free() const { return running < capacity; }
     };
     struct Entry {
         std::uint64_t seq;

@@ -2,6 +2,7 @@
 // request is recognised and skipped rather than mistaken for the current one.
 #include "client.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -119,6 +120,14 @@ Result<std::vector<TaskId>, ClientError> Client::submit(std::vector<TaskSpec> ta
     auto r = expect<proto::SubmitReply>(call(std::move(req), {}));
     if (!r) return err(r.error());
     return std::move(r.value().task_ids);
+}
+
+Result<proto::SubmitReply, ClientError> Client::submit_wait(std::vector<TaskSpec> tasks,
+                                                            std::chrono::milliseconds wait) {
+    proto::SubmitReq req;
+    req.tasks = std::move(tasks);
+    req.wait_ms = static_cast<std::uint32_t>(std::clamp<std::int64_t>(wait.count(), 1, 600'000));
+    return expect<proto::SubmitReply>(call(std::move(req), wait));
 }
 
 Result<TaskId, ClientError> Client::submit_one(TaskSpec task) {

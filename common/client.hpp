@@ -46,6 +46,9 @@ public:
 
     Result<std::vector<TaskId>, ClientError> submit(std::vector<TaskSpec> tasks, bool strict = false);
     Result<TaskId, ClientError> submit_one(TaskSpec task);
+    // Submits and waits in one round trip: the reply comes when every task has ended or
+    // `wait` has passed, and holds the results of the tasks that ended.
+    Result<proto::SubmitReply, ClientError> submit_wait(std::vector<TaskSpec> tasks, std::chrono::milliseconds wait);
     Result<proto::TaskInfo, ClientError> status(const TaskId& id);
     // Results of the given tasks. With wait > 0 the broker answers when all (or, with
     // any = true, any) are terminal, or when `wait` passes.

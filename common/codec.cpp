@@ -15,9 +15,10 @@ using proto::ErrorCode;
 
 // ------------------------------------------------------------------ bodies: writers
 void body(Writer& w, const proto::Ready& m) {
-    w.map(8);
+    w.map(9);
     w.key("version"); w.u64(m.version);
     w.key("instance"); w.u64(m.instance);
+    w.key("prefetch"); w.u64(m.prefetch);
     w.key("device_id"); w.str(m.device_id.value);
     w.key("capabilities"); write_caps(w, m.caps);
     w.key("handlers"); w.strings(m.handlers);
@@ -98,8 +99,9 @@ void req_only(Writer& w, std::uint64_t req, std::uint32_t extra) {
     w.key("req"); w.u64(req);
 }
 void body(Writer& w, const proto::SubmitReq& m) {
-    req_only(w, m.req, 2);
+    req_only(w, m.req, m.wait_ms ? 3 : 2);
     w.key("strict"); w.boolean(m.strict);
+    if (m.wait_ms) { w.key("wait_ms"); w.u64(m.wait_ms); }
     w.key("tasks");
     w.array(static_cast<std::uint32_t>(m.tasks.size()));
     for (const auto& t : m.tasks) write_task_spec(w, t);
@@ -124,7 +126,15 @@ void body(Writer& w, const proto::DevicesReq& m) {
     w.key("include_offline"); w.boolean(m.include_offline);
 }
 void body(Writer& w, const proto::DeviceReq& m) { req_only(w, m.req, 1); w.key("device_id"); w.str(m.device_id.value); }
-void body(Writer& w, const proto::SubmitReply& m) { req_only(w, m.req, 1); ids(w, "task_ids", m.task_ids); }
+void body(Writer& w, const proto::SubmitReply& m) {
+    req_only(w, m.req, m.results.empty() ? 1 : 2);
+    ids(w, "task_ids", m.task_ids);
+    if (!m.results.empty()) {
+        w.key("results");
+        w.array(static_cast<std::uint32_t>(m.results.size()));
+        for (const auto& r : m.results) write_task_result(w, r);
+    }
+}
 void body(Writer& w, const proto::StatusReply& m) { req_only(w, m.req, 1); w.key("task"); write_task_info(w, m.task); }
 void body(Writer& w, const proto::ResultReply& m) {
     req_only(w, m.req, 3);
@@ -193,6 +203,7 @@ void append_frames(Frames& out, std::string_view header, const Variant& msg) {
 void read(Reader& rd, proto::Ready& m) {
     rd.u32("version", m.version);
     rd.u64("instance", m.instance);
+    rd.u32("prefetch", m.prefetch);
     rd.str("device_id", m.device_id.value);
     rd.strings("handlers", m.handlers);
     rd.u32("slots", m.slots);
@@ -292,6 +303,7 @@ void read_ids(Reader& rd, std::string_view key, std::vector<TaskId>& out) {
 void read(Reader& rd, proto::SubmitReq& m) {
     rd.u64("req", m.req);
     rd.boolean("strict", m.strict);
+    rd.u32("wait_ms", m.wait_ms);
     const auto* o = rd.find("tasks");
     if (!o || o->type != msgpack::type::ARRAY) return rd.fail("tasks must be an array");
     m.tasks.resize(o->via.array.size);
@@ -316,7 +328,20 @@ void read(Reader& rd, proto::DevicesReq& m) {
     rd.boolean("include_offline", m.include_offline);
 }
 void read(Reader& rd, proto::DeviceReq& m) { rd.u64("req", m.req); rd.str("device_id", m.device_id.value); }
-void read(Reader& rd, proto::SubmitReply& m) { rd.u64("req", m.req); read_ids(rd, "task_ids", m.task_ids); }
+void read_results(Reader& rd, std::vector<TaskResult>& out) {
+    if (const auto* o = rd.find("results"); o && o->type == msgpack::type::ARRAY) {
+        out.resize(o->via.array.size);
+        for (std::uint32_t i = 0; i < o->via.array.size; ++i) {
+            std::string e;
+            if (!read_task_result(o->via.array.ptr[i], out[i], e)) return rd.fail(e);
+        }
+    }
+}
+void read(Reader& rd, proto::SubmitReply& m) {
+    rd.u64("req", m.req);
+    read_ids(rd, "task_ids", m.task_ids);
+    read_results(rd, m.results);
+}
 void read(Reader& rd, proto::StatusReply& m) {
     rd.u64("req", m.req);
     std::string e;
@@ -324,13 +349,7 @@ void read(Reader& rd, proto::StatusReply& m) {
 }
 void read(Reader& rd, proto::ResultReply& m) {
     rd.u64("req", m.req);
-    if (const auto* o = rd.find("results"); o && o->type == msgpack::type::ARRAY) {
-        m.results.resize(o->via.array.size);
-        for (std::uint32_t i = 0; i < o->via.array.size; ++i) {
-            std::string e;
-            if (!read_task_result(o->via.array.ptr[i], m.results[i], e)) return rd.fail(e);
-        }
-    }
+    read_results(rd, m.results);
     read_ids(rd, "pending", m.pending);
     read_ids(rd, "unknown", m.unknown);
 }

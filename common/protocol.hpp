@@ -82,6 +82,7 @@ struct Ready {
     std::uint32_t slots = 1;
     std::uint32_t heartbeat_ms = 1000; // proposal
     std::vector<LeaseRef> running;      // tasks still running from a previous session
+    std::uint32_t prefetch = 0;         // tasks it will queue beyond its slots (credit)
     std::uint64_t instance = 0;         // random per worker process: tells a reconnect of the
                                         // same process from a second process with the same id
 };
@@ -153,6 +154,7 @@ struct SubmitReq {
     std::uint64_t req = 0;
     std::vector<TaskSpec> tasks; // one or a batch; accepted or refused as a whole
     bool strict = false;         // refuse task types that no online device advertises
+    std::uint32_t wait_ms = 0;   // > 0: reply once every task ended (or the wait passed), with results
 };
 struct StatusReq {
     std::uint64_t req = 0;
@@ -197,6 +199,7 @@ struct TaskInfo {
 struct SubmitReply {
     std::uint64_t req = 0;
     std::vector<TaskId> task_ids;
+    std::vector<TaskResult> results; // with wait_ms: the tasks that ended in time
 };
 struct StatusReply {
     std::uint64_t req = 0;

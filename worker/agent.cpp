@@ -158,6 +158,7 @@ private:
         r.caps = w_.caps_;
         r.handlers = w_.handlers_.names();
         r.slots = w_.slots_;
+        r.prefetch = w_.cfg_.prefetch;
         r.heartbeat_ms = static_cast<std::uint32_t>(w_.cfg_.heartbeat.count());
         r.instance = instance_;
         for (const auto& [key, run] : running_) r.running.push_back({run.task_id, LeaseId{key.second}, key.first});
@@ -227,14 +228,22 @@ private:
         job->handler = w_.handlers_.find(m.task_type);
         if (!job->handler)
             RC_WARN(kLog, "no handler for task type '" << m.task_type << "' (task " << m.task_id.value << ")");
-        auto deadline = m.timeout_ms ? now + std::chrono::milliseconds(m.timeout_ms) : TimePoint::max();
-        running_[{epoch_, m.lease.value}] = Running{m.task_id, job->token, deadline, epoch_, false, now};
-        if (auto slot = exec_.idle_slot()) start(*slot, std::move(job), now);
-        else waiting_.push_back(std::move(job));
+        if (!job->handler || w_.handlers_.is_inline(m.task_type)) {
+            execute(*job); // a failure without a handler, or a handler that never blocks
+            return complete(std::move(job), now);
+        }
+        running_[{epoch_, m.lease.value}] = Running{m.task_id, job->token, TimePoint::max(), epoch_, false, now};
+        if (auto slot = exec_.idle_slot()) start(*slot, std::move(job), now, false);
+        else waiting_.push_back(std::move(job)); // prefetched: waits for a slot
     }
 
-    void start(unsigned slot, std::unique_ptr<Job> job, TimePoint now) {
-        unstarted_.emplace_back(LeaseKey{job->epoch, job->lease.value}, now);
+    // The task's timeout runs from here. A task that waited for a slot is reported as
+    // started at once, so the broker restarts its lease from now too.
+    void start(unsigned slot, std::unique_ptr<Job> job, TimePoint now, bool waited) {
+        LeaseKey key{job->epoch, job->lease.value};
+        if (auto it = running_.find(key); it != running_.end() && job->ctx.timeout.count() > 0)
+            it->second.deadline = now + job->ctx.timeout;
+        unstarted_.emplace_back(key, waited ? now - kStartedDelay : now);
         exec_.start(slot, std::move(job));
     }
 
@@ -271,6 +280,15 @@ private:
         auto job = exec_.collect(slot);
         if (!job) return;
         TimePoint now = Clock::now();
+        complete(std::move(job), now);
+        if (!waiting_.empty()) {
+            start(slot, std::move(waiting_.front()), now, true);
+            waiting_.pop_front();
+        }
+    }
+
+    // Reports a finished job and keeps its result until the broker acknowledges it.
+    void complete(std::unique_ptr<Job> job, TimePoint now) {
         running_.erase({job->epoch, job->lease.value});
         proto::WorkResult r;
         r.task_id = job->ctx.task_id;
@@ -292,10 +310,6 @@ private:
         RC_DEBUG(kLog, "task " << r.task_id.value << " " << to_string(r.status));
         if (state() == LinkState::Registered) send(r, now);
         unacked_.insert_or_assign(LeaseKey{r.epoch, r.lease.value}, std::move(r));
-        if (!waiting_.empty()) {
-            start(slot, std::move(waiting_.front()), now);
-            waiting_.pop_front();
-        }
     }
 
     void timers(TimePoint now) {

@@ -8,7 +8,7 @@ namespace rc::worker {
 
 void add_builtin_handlers(HandlerRegistry& registry, const DeviceCapabilities& caps, std::string storage_path) {
     // echo never decodes: the payload bytes are the result bytes.
-    registry.register_handler("echo", [](const TaskContext& ctx) { return HandlerOutput::ok_encoded(ctx.payload); });
+    registry.register_inline("echo", [](const TaskContext& ctx) { return HandlerOutput::ok_encoded(ctx.payload); });
 
     registry.register_handler("sleep", [](const TaskContext& ctx) {
         auto p = ctx.decoded_payload();

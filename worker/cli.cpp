@@ -46,6 +46,9 @@ int run_worker_cli(int argc, char** argv, const std::function<void(HandlerRegist
         ("role", po::value(&cfg.role), "worker|compute|storage|mobile (default: mobile on Android, else worker)")
         ("tags", po::value(&tags)->composing(), "comma-separated device tags (repeatable)")
         ("slots", po::value(&cfg.slots)->default_value(0), "tasks run at once (default 0 = CPU cores)")
+        ("prefetch", po::value(&cfg.prefetch)->default_value(0),
+         "tasks to hold in a local queue beyond --slots, so short tasks never wait for a round trip "
+         "(a queued task's timeout starts when it starts)")
         ("heartbeat-ms", po::value(&heartbeat_ms)->default_value(heartbeat_ms), "proposed heartbeat interval")
         ("log-level", po::value(&log_level)->default_value(log_level), "debug|info|warning|error")
         ("storage-path", po::value(&cfg.storage_path)->default_value(cfg.storage_path), "filesystem reported as storage")

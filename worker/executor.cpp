@@ -27,6 +27,22 @@ Job* recv_ptr(zmq::socket_t& s) {
 }
 } // namespace
 
+void execute(Job& job) {
+    job.started_at = wall_now();
+    if (!job.handler) {
+        job.out = HandlerOutput::failed("no handler for task type '" + job.ctx.task_type + "'");
+    } else {
+        try {
+            job.out = (*job.handler)(job.ctx);
+        } catch (const std::exception& e) {
+            job.out = HandlerOutput::failed(std::string("handler raised: ") + e.what());
+        } catch (...) {
+            job.out = HandlerOutput::failed("handler raised a non-standard exception");
+        }
+    }
+    job.finished_at = wall_now();
+}
+
 void Executor::slot_main(zmq::context_t& ctx, std::string addr) {
     zmq::socket_t sock(ctx, zmq::socket_type::pair);
     sock.set(zmq::sockopt::linger, 0);
@@ -39,19 +55,7 @@ void Executor::slot_main(zmq::context_t& ctx, std::string addr) {
             return; // context terminated
         }
         if (!job) return;
-        job->started_at = wall_now();
-        if (!job->handler) {
-            job->out = HandlerOutput::failed("no handler for task type '" + job->ctx.task_type + "'");
-        } else {
-            try {
-                job->out = (*job->handler)(job->ctx);
-            } catch (const std::exception& e) {
-                job->out = HandlerOutput::failed(std::string("handler raised: ") + e.what());
-            } catch (...) {
-                job->out = HandlerOutput::failed("handler raised a non-standard exception");
-            }
-        }
-        job->finished_at = wall_now();
+        execute(*job);
         send_ptr(sock, job);
     }
 }

@@ -23,6 +23,10 @@ struct Job {
     double started_at = 0, finished_at = 0; // unix seconds
 };
 
+// Runs job.handler (or fails the job when it has none), filling out/started_at/finished_at.
+// Never throws: a handler's exception becomes a Failed output.
+void execute(Job& job);
+
 class Executor {
 public:
     Executor(zmq::context_t& ctx, unsigned slots);

@@ -33,10 +33,19 @@ HandlerOutput HandlerOutput::stopped(const CancelToken& token) {
 }
 
 void HandlerRegistry::register_handler(std::string task_type, Handler handler) {
+    inline_.erase(task_type);
     handlers_[std::move(task_type)] = std::move(handler);
 }
 
-void HandlerRegistry::unregister(const std::string& task_type) { handlers_.erase(task_type); }
+void HandlerRegistry::register_inline(std::string task_type, Handler handler) {
+    inline_.insert(task_type);
+    handlers_[std::move(task_type)] = std::move(handler);
+}
+
+void HandlerRegistry::unregister(const std::string& task_type) {
+    handlers_.erase(task_type);
+    inline_.erase(task_type);
+}
 
 const Handler* HandlerRegistry::find(const std::string& task_type) const {
     auto it = handlers_.find(task_type);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,12 +73,18 @@ using Handler = std::function<HandlerOutput(const TaskContext&)>;
 class HandlerRegistry {
 public:
     void register_handler(std::string task_type, Handler handler);
+    // For handlers that finish in microseconds and never block (echo): they run on the
+    // agent's thread, saving two thread hand-offs per task. Anything that may block or run
+    // long must use register_handler().
+    void register_inline(std::string task_type, Handler handler);
+    [[nodiscard]] bool is_inline(const std::string& task_type) const { return inline_.count(task_type) != 0; }
     void unregister(const std::string& task_type);
     [[nodiscard]] const Handler* find(const std::string& task_type) const;
     [[nodiscard]] std::vector<std::string> names() const;
 
 private:
     std::map<std::string, Handler> handlers_;
+    std::set<std::string> inline_;
 };
 
 } // namespace rc::worker

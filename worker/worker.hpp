@@ -21,6 +21,7 @@ struct WorkerConfig {
     std::string role;                    // "" = mobile on Android, else worker
     std::vector<std::string> tags;
     unsigned slots = 0;                  // 0 = CPU cores
+    unsigned prefetch = 0;               // tasks to queue beyond the slots (keeps short tasks flowing)
     std::chrono::milliseconds heartbeat{1000}; // proposal; the broker may raise it
     std::chrono::milliseconds backoff_initial{1000};
     std::chrono::milliseconds backoff_max{32000};
