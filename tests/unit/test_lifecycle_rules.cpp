@@ -274,3 +274,71 @@ TEST_CASE("result waits answer when the task ends or the wait expires") {
     CHECK(r.pending.at(0) == slow);
     CHECK(r.unknown.at(0).value == "ghost");
 }
+
+TEST_CASE("prefetch: a device takes slots + prefetch leases, and STARTED restarts a lease's clock") {
+    CoreHarness h(fast());
+    proto::Ready r;
+    r.device_id = DeviceId("p");
+    r.caps = caps(1, 1);
+    r.slots = 1;
+    r.prefetch = 2;
+    r.handlers = {"sleep"};
+    h.from_worker("p", r);
+    h.take();
+    Requirements rq;
+    rq.timeout_seconds = 1;
+    h.submit({spec("sleep", Priority::Normal, rq), spec("sleep", Priority::Normal, rq),
+              spec("sleep", Priority::Normal, rq), spec("sleep", Priority::Normal, rq)});
+    auto t = h.tasks_to("p");
+    REQUIRE(t.size() == 3); // one slot + two prefetched; the fourth waits at the broker
+    auto s = h.core->stats_value(h.now);
+    CHECK(s.find("cluster_stats")->find("busy_slots")->as_int() == 1);
+    // The prefetched ones may wait: their leases first allow twice the timeout, and
+    // STARTED restarts a lease at its full timeout.
+    h.take();
+    h.heartbeat("p");
+    h.advance(500ms);
+    h.from_worker("p", proto::Started{{t[1].lease}}); // the second starts at 0.5 s
+    h.advance(500ms);
+    auto c = h.sent_to<proto::CancelLease>("p");
+    REQUIRE(c.size() == 1); // 1 s: the first, which ran from the start
+    CHECK(c[0].lease == t[0].lease);
+    h.take();
+    h.heartbeat("p");
+    h.advance(500ms);
+    c = h.sent_to<proto::CancelLease>("p");
+    REQUIRE(c.size() == 1); // 1.5 s: the second, 1 s after its STARTED
+    CHECK(c[0].lease == t[1].lease);
+    h.take();
+    h.heartbeat("p");
+    h.advance(500ms);
+    c = h.sent_to<proto::CancelLease>("p");
+    REQUIRE(c.size() == 1); // 2 s: the third, which never started
+    CHECK(c[0].lease == t[2].lease);
+}
+
+TEST_CASE("submit-and-wait answers once, with the results") {
+    CoreHarness h(fast());
+    h.ready("w", "w", caps(1, 1), 2);
+    h.take();
+    h.from_client(proto::SubmitReq{9, {spec("echo"), spec("echo")}, false, 5000});
+    auto t = h.tasks_to("w");
+    REQUIRE(t.size() == 2);
+    auto replies = [&] {
+        std::vector<proto::SubmitReply> v;
+        for (auto& m : h.out)
+            if (auto* c = std::get_if<proto::ClientReply>(&m.msg))
+                if (auto* s = std::get_if<proto::SubmitReply>(c)) v.push_back(*s);
+        return v;
+    };
+    CHECK(replies().empty());
+    h.result("w", t[0]);
+    CHECK(replies().empty());
+    h.result("w", t[1]);
+    auto r = replies();
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].req == 9);
+    CHECK(r[0].task_ids.size() == 2);
+    CHECK(r[0].results.size() == 2);
+    CHECK(r[0].results[0].status == TaskStatus::Success);
+}
