@@ -239,7 +239,7 @@ void BrokerCore::expire_leases(Now now) {
         TaskRecord* t = tasks_.get(l.task);
         auto& w = registry_.at(l.device);
         if (w.state == WorkerState::Online)
-            send_worker(l.device, proto::CancelLease{t ? t->id : TaskId{}, LeaseId{id}, "timeout"}, now);
+            send_worker(l.device, cancel_msg(l, id, t ? t->id : TaskId{}, "timeout"), now);
         if (t && t->lease.value == id &&
             (t->status == TaskStatus::Assigned || t->status == TaskStatus::Running)) {
             std::ostringstream msg;
@@ -355,6 +355,13 @@ void BrokerCore::shutdown(Now now) {
     std::vector<std::uint64_t> wids;
     for (const auto& [id, _] : waiters_) wids.push_back(id);
     for (auto id : wids) answer_waiter(id);
+    // SUBMITs whose tasks were never written are not acknowledged as accepted.
+    for (auto& [seq, msg] : held_) {
+        std::uint64_t req = std::visit([](const auto& r) { return r.req; }, std::get<proto::ClientReply>(msg.msg));
+        reply_error(msg.to, req, proto::ErrorCode::ShuttingDown,
+                    "the broker stopped before these tasks were stored; submit them again with the same task_ids");
+    }
+    held_.clear();
     std::vector<DevIdx> online;
     for (const auto& [_, d] : registry_.online()) online.push_back(d);
     for (DevIdx d : online) {

@@ -111,8 +111,15 @@ private:
         TaskRef task;
         DevIdx device = 0;
         TimePoint deadline{};
-        bool live = true; // false once expired or cancelled: still holds the slot
+        bool live = true;    // false once expired or cancelled: still holds the slot
+        bool started = false; // STARTED re-armed the deadline (once)
+        std::uint64_t orig_epoch = 0, orig_lease = 0; // a lease claimed after a restart
     };
+    // The CANCEL for `l` (id `id`), naming the lease as the worker knows it.
+    [[nodiscard]] proto::CancelLease cancel_msg(const Lease& l, std::uint64_t id, const TaskId& task, std::string reason) const {
+        if (l.orig_epoch) return proto::CancelLease{task, LeaseId{l.orig_lease}, std::move(reason), l.orig_epoch};
+        return proto::CancelLease{task, LeaseId{id}, std::move(reason), 0};
+    }
     struct Waiter {
         RoutingId client;
         std::uint64_t req = 0;

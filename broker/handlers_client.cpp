@@ -178,7 +178,7 @@ void BrokerCore::on_cancel(const RoutingId& from, const proto::CancelReq& m, Now
     if (t->status == TaskStatus::Assigned || t->status == TaskStatus::Running) {
         if (auto it = leases_.find(t->lease.value); it != leases_.end()) {
             it->second.live = false; // the slot frees when the worker reports back
-            send_worker(it->second.device, proto::CancelLease{t->id, t->lease, "cancelled"}, now);
+            send_worker(it->second.device, cancel_msg(it->second, it->first, t->id, "cancelled"), now);
         }
         t->lease = LeaseId{};
     }

@@ -124,7 +124,7 @@ void BrokerCore::on_ready(const RoutingId& from, proto::Ready& m, Now now) {
         if (t && t->id == r.task_id) {
             std::uint64_t lease = next_lease_++;
             auto deadline = now.mono + std::chrono::milliseconds(std::llround(static_cast<double>(t->timeout_s) * 1000.0));
-            leases_.emplace(lease, Lease{it->second, d, deadline, true});
+            leases_.emplace(lease, Lease{it->second, d, deadline, true, true, r.epoch, r.lease.value});
             lease_deadlines_.emplace(deadline, lease);
             w.leases.insert(lease);
             t->lease = LeaseId{lease};
@@ -132,8 +132,8 @@ void BrokerCore::on_ready(const RoutingId& from, proto::Ready& m, Now now) {
             adopted_[EpochLease{r.epoch, r.lease.value}] = lease;
             mark_dirty(it->second, *t);
             ++counters_.reconciled;
+            unclaimed_.erase(it);
         }
-        unclaimed_.erase(it);
     }
     w.registered_at = now.wall;
     w.last_seen = now.wall;
@@ -162,9 +162,14 @@ void BrokerCore::on_started(DevIdx d, const proto::Started& m, Now now) {
         if (it == leases_.end() || !it->second.live || it->second.device != d) continue;
         TaskRecord* t = tasks_.get(it->second.task);
         if (!t || t->lease != lease) continue;
-        // The task's own timeout runs from its start (a prefetched task may have waited).
-        it->second.deadline = now.mono + std::chrono::milliseconds(std::llround(static_cast<double>(t->timeout_s) * 1000.0));
-        lease_deadlines_.emplace(it->second.deadline, lease.value);
+        // The task's own timeout runs from its start (a prefetched task may have waited);
+        // only the first STARTED counts, so a worker cannot stretch a lease.
+        if (!it->second.started) {
+            it->second.started = true;
+            it->second.deadline =
+                now.mono + std::chrono::milliseconds(std::llround(static_cast<double>(t->timeout_s) * 1000.0));
+            lease_deadlines_.emplace(it->second.deadline, lease.value);
+        }
         if (t->status == TaskStatus::Assigned) {
             transition(*t, TaskEvent::Start, now);
             t->detail().started_at = now.wall;
@@ -186,10 +191,10 @@ void BrokerCore::on_result(DevIdx d, proto::WorkResult& m, Now now) {
         } else if (auto u = unclaimed_.find(key); u != unclaimed_.end()) {
             // It finished while the broker was down: record it rather than run it again.
             TaskRef ref = u->second;
-            unclaimed_.erase(u);
             TaskRecord* t = tasks_.get(ref);
             if (t && t->id == m.task_id &&
                 (t->status == TaskStatus::Assigned || t->status == TaskStatus::Running)) {
+                unclaimed_.erase(u);
                 ++counters_.reconciled;
                 t->device = d;
                 apply_result(ref, *t, w, m, now);
@@ -273,6 +278,7 @@ void BrokerCore::drop_worker(DevIdx d, DropReason why, Now now) {
     scheduler_.remove_device(d);
     registry_.set_offline(d, why);
     w.pending_acks.clear();
+    w.pending_ack_epochs.clear();
     auto held = w.leases;
     RC_WARN(kLog, "device " << w.device_id.value << " offline (" << to_string(why) << "); requeueing "
                             << held.size() << " task(s)");

@@ -76,7 +76,7 @@ void Scheduler::add_device(DevIdx idx, const DeviceCapabilities& caps, std::vect
     }
     if (d.has_free()) {
         free_.insert(d.key);
-        freed_.insert(idx);
+        note_freed(d);
     }
 }
 
@@ -86,8 +86,7 @@ void Scheduler::remove_device(DevIdx idx) {
     free_.erase(d.key);
     for (ClassId cid : d.classes)
         if (auto it = classes_.find(cid); it != classes_.end()) set_bit(it->second, idx, false);
-    freed_.erase(idx);
-    d = Device{};
+    d = Device{}; // entries left in freed_ are skipped: the device is offline
 }
 
 void Scheduler::rekey(DevIdx idx, Device& d) {
@@ -103,7 +102,7 @@ void Scheduler::set_running(DevIdx idx, std::uint32_t running) {
     bool gained = running < d.running;
     d.running = running;
     rekey(idx, d);
-    if (gained && d.has_free()) freed_.insert(idx);
+    if (gained && d.has_free()) note_freed(d);
 }
 
 void Scheduler::set_reported_load(DevIdx idx, double load) {
@@ -218,23 +217,27 @@ std::optional<ClassId> Scheduler::best_class_for(const Device& d) {
     return best_id;
 }
 
-Assignment Scheduler::assign(ClassId id, Class& c, DevIdx dev) {
+Assignment Scheduler::assign(ClassId id, Class& c, DevIdx dev, bool allow_affinity) {
     Entry e{};
     int prio = 0;
-    (void)head(c, &e, &prio);
+    auto key = head(c, &e, &prio);
     c.queues[static_cast<size_t>(prio)].pop_front();
     --c.live;
     --total_queued_;
     bool by_affinity = false;
-    if (cfg_.affinity) {
+    if (cfg_.affinity && allow_affinity) {
         if (auto a = affinity_.find(c.task_type); a != affinity_.end()) {
             DevIdx ad = a->second;
             if (ad == dev) {
                 by_affinity = true;
             } else if (has_device(ad) && devices_[ad].has_free() && c.eligible(ad) &&
                        devices_[ad].key.ratio <= devices_[dev].key.ratio + cfg_.affinity_slack) {
-                dev = ad;
-                by_affinity = true;
+                // Only when that device is not the way for a more urgent task.
+                auto other = best_class_for(devices_[ad]);
+                if (!other || *other == id || !(*head(classes_.at(*other)) < *key)) {
+                    dev = ad;
+                    by_affinity = true;
+                }
             }
         }
     }
@@ -247,16 +250,20 @@ Assignment Scheduler::assign(ClassId id, Class& c, DevIdx dev) {
 
 std::optional<Assignment> Scheduler::next() {
     for (;;) {
-        // Candidate 1: the best class of a device that gained a free slot.
+        // Candidate 1: the least loaded device that gained a free slot, and its best class.
         std::optional<std::pair<HeadKey, ClassId>> from_dev;
         DevIdx freed_dev = 0;
         while (!from_dev && !freed_.empty()) {
-            DevIdx d = *freed_.begin();
+            DevKey k = *freed_.begin();
             freed_.erase(freed_.begin());
-            if (!has_device(d) || !devices_[d].has_free()) continue;
-            if (auto cid = best_class_for(devices_[d])) {
+            if (!has_device(k.idx) || !devices_[k.idx].has_free()) continue;
+            if (devices_[k.idx].key != k) { // its load changed since: take it in its place
+                note_freed(devices_[k.idx]);
+                continue;
+            }
+            if (auto cid = best_class_for(devices_[k.idx])) {
                 from_dev.emplace(*head(classes_.at(*cid)), *cid);
-                freed_dev = d;
+                freed_dev = k.idx;
             }
         }
         // Candidate 2: the best class that gained tasks (validated lazily).
@@ -285,19 +292,25 @@ std::optional<Assignment> Scheduler::next() {
         if (!from_dev && !from_ready) return std::nullopt;
 
         if (from_dev && (!from_ready || from_dev->first <= from_ready->first)) {
-            Class& c = classes_.at(from_dev->second);
-            auto dev = best_free_device(c);
-            if (!dev) continue; // cannot happen: freed_dev is free and eligible
-            auto a = assign(from_dev->second, c, *dev);
-            if (devices_[freed_dev].has_free()) freed_.insert(freed_dev); // more to give: look again
+            // The freed device serves its own most urgent class.
+            auto a = assign(from_dev->second, classes_.at(from_dev->second), freed_dev);
+            if (devices_[freed_dev].has_free()) note_freed(devices_[freed_dev]);
             return a;
         }
-        if (from_dev) freed_.insert(freed_dev); // not used this round
-        ready_.pop();
+        if (from_dev) note_freed(devices_[freed_dev]); // not used this round
         Class& c = classes_.at(from_ready->second);
-        c.in_ready = false;
         auto dev = best_free_device(c);
-        if (!dev) continue; // blocked until a device frees; the freed_ path picks it up
+        if (!dev) { // blocked until a device frees; the freed_ path picks it up then
+            ready_.pop();
+            c.in_ready = false;
+            continue;
+        }
+        // The device this class would take may be the way for a more urgent class.
+        if (auto other = best_class_for(devices_[*dev]);
+            other && *other != from_ready->second && *head(classes_.at(*other)) < from_ready->first)
+            return assign(*other, classes_.at(*other), *dev, false);
+        ready_.pop();
+        c.in_ready = false;
         return assign(from_ready->second, c, *dev);
     }
 }

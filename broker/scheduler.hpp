@@ -148,7 +148,7 @@ private:
     void mark_ready(ClassId id, Class& c);
     std::optional<DevIdx> best_free_device(const Class& c) const;
     std::optional<ClassId> best_class_for(const Device& d);
-    Assignment assign(ClassId id, Class& c, DevIdx dev);
+    Assignment assign(ClassId id, Class& c, DevIdx dev, bool allow_affinity = true);
 
     SchedulerConfig cfg_;
     std::vector<Device> devices_;
@@ -158,7 +158,9 @@ private:
     // Classes that may be able to dispatch (they gained tasks); a min-heap on HeadKey with
     // lazy validation when popped.
     std::priority_queue<ReadyEntry, std::vector<ReadyEntry>, std::greater<>> ready_;
-    std::set<DevIdx> freed_;                 // devices that gained a free slot
+    // Devices that gained a free slot, least loaded first; keys are re-checked when taken.
+    std::set<DevKey> freed_;
+    void note_freed(const Device& d) { freed_.insert(d.key); }
     std::unordered_map<std::string, DevIdx> affinity_;
     ClassId next_class_ = 1;
     std::size_t total_queued_ = 0;

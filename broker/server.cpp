@@ -103,7 +103,8 @@ void BrokerServer::run(const std::atomic<bool>* external_stop) {
     auto stopping = [&] { return stop_.load() || (external_stop && external_stop->load()); };
     while (!stopping()) {
         Now now = Now::real();
-        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(core_->next_deadline() - now.mono);
+        // Round up: a deadline 0.4 ms away must not become a zero-timeout poll (a spin).
+        auto wait = std::chrono::ceil<std::chrono::milliseconds>(core_->next_deadline() - now.mono);
         wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
         std::array<zmq::pollitem_t, 3> items{{{router_.handle(), 0, ZMQ_POLLIN, 0},
                                               {control_.handle(), 0, ZMQ_POLLIN, 0},

@@ -89,7 +89,8 @@ void body(Writer& w, const proto::TaskAssign& m) {
     w.key("timeout_ms"); w.u64(m.timeout_ms);
 }
 void body(Writer& w, const proto::CancelLease& m) {
-    w.map(3);
+    w.map(m.epoch ? 4 : 3);
+    if (m.epoch) { w.key("epoch"); w.u64(m.epoch); }
     w.key("task_id"); w.str(m.task_id.value);
     w.key("lease"); w.u64(m.lease.value);
     w.key("reason"); w.str(m.reason);
@@ -290,6 +291,7 @@ void read(Reader& rd, proto::TaskAssign& m) {
     rd.u32("timeout_ms", m.timeout_ms);
 }
 void read(Reader& rd, proto::CancelLease& m) {
+    rd.u64("epoch", m.epoch);
     rd.str("task_id", m.task_id.value);
     rd.u64("lease", m.lease.value);
     rd.str("reason", m.reason);

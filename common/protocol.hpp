@@ -141,7 +141,8 @@ struct TaskAssign {
 struct CancelLease {
     TaskId task_id;
     LeaseId lease;
-    std::string reason; // "cancelled" or "timeout"
+    std::string reason;      // "cancelled" or "timeout"
+    std::uint64_t epoch = 0; // the epoch that issued `lease`; 0 = the current one
 };
 
 struct Ack {

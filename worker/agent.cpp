@@ -85,7 +85,8 @@ public:
         auto stopping = [&] { return w_.stop_.load() || (external_stop && external_stop->load()); };
         while (!stopping()) {
             TimePoint now = Clock::now();
-            auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_deadline(now) - now);
+            // Round up: a deadline 0.4 ms away must not become a zero-timeout poll (a spin).
+            auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_deadline(now) - now);
             wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
             std::vector<zmq::pollitem_t> items;
             items.push_back({control_.handle(), 0, ZMQ_POLLIN, 0});
@@ -128,6 +129,8 @@ private:
             d = std::min(d, last_send_ + hb_);
             d = std::min(d, last_recv_ + hb_ * liveness_);
             if (!unstarted_.empty()) d = std::min(d, unstarted_.front().second + kStartedDelay);
+            // (finished leases are dropped from unstarted_ in complete(), so this wakes the
+            // loop only for tasks that are still running)
         }
         for (const auto& [_, r] : running_)
             if (!r.token->stop_requested()) d = std::min(d, r.deadline);
@@ -248,7 +251,7 @@ private:
     }
 
     void on(proto::CancelLease& m, TimePoint) {
-        auto it = running_.find({epoch_, m.lease.value});
+        auto it = running_.find({m.epoch ? m.epoch : epoch_, m.lease.value});
         if (it == running_.end()) return;
         RC_INFO(kLog, "cancel task " << m.task_id.value << " (" << m.reason << ")");
         it->second.token->request(m.reason == "timeout" ? CancelToken::Why::Timeout : CancelToken::Why::Cancelled);
@@ -290,6 +293,7 @@ private:
     // Reports a finished job and keeps its result until the broker acknowledges it.
     void complete(std::unique_ptr<Job> job, TimePoint now) {
         running_.erase({job->epoch, job->lease.value});
+        while (!unstarted_.empty() && !running_.count(unstarted_.front().first)) unstarted_.pop_front();
         proto::WorkResult r;
         r.task_id = job->ctx.task_id;
         r.lease = job->lease;
@@ -299,7 +303,11 @@ private:
         r.error = std::move(job->out.error);
         r.started_at = job->started_at;
         r.finished_at = job->finished_at;
-        if (r.error.size() > kMaxErrorBytes) r.error.resize(kMaxErrorBytes);
+        if (r.error.size() > kMaxErrorBytes) {
+            std::size_t cut = kMaxErrorBytes;
+            while (cut > 0 && (static_cast<unsigned char>(r.error[cut]) & 0xC0) == 0x80) --cut; // not mid-character
+            r.error.resize(cut);
+        }
         if (max_message_bytes_ && r.result.size() + r.error.size() + 1024 > max_message_bytes_) {
             // The broker would refuse the message; report why instead of the result.
             r.status = TaskStatus::Failed;

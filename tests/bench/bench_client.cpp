@@ -48,7 +48,8 @@ double seconds_since(Clock_::time_point t0) {
 Bytes make_payload(long n, std::size_t bytes) {
     std::string s = "t" + std::to_string(n) + "-";
     s.resize(std::max<std::size_t>(bytes, s.size() + 3), 'x');
-    while (s.size() > 1 && codec::encode_value(Value(s)).size() > bytes) s.pop_back();
+    while (s.size() > 1 && codec::encode_value(Value(s)).size() > bytes)
+        s.pop_back();
     return codec::encode_value(Value(s));
 }
 
@@ -72,7 +73,9 @@ int fail(const std::string& what, const ClientError& e) {
     return 1;
 }
 
-void print(Map m) { std::cout << json::dump(Value(std::move(m))) << std::endl; }
+void print(Map m) {
+    std::cout << json::dump(Value(std::move(m))) << std::endl;
+}
 
 // Counts results that are not a success carrying exactly the submitted payload.
 struct Checker {
@@ -86,9 +89,12 @@ struct Checker {
                 continue;
             }
             const auto& res = results[r++];
-            if (res.status != TaskStatus::Success) ++failed;
-            else if (res.result_data != payloads[i]) ++mismatched;
-            else ++ok;
+            if (res.status != TaskStatus::Success)
+                ++failed;
+            else if (res.result_data != payloads[i])
+                ++mismatched;
+            else
+                ++ok;
         }
     }
 };
@@ -161,9 +167,12 @@ int throughput(const Args& a) {
     return 0;
 }
 
-// Sequential round trips: submit one task, then wait for its result, `count` times.
+// Sequential round trips: submit one task, then wait for its result, `count` times. By
+// default two requests (submit_one, then results with a wait); with --submit-wait 1, one
+// (submit_wait).
 int latency(const Args& a) {
     const long count = a.num("--count", 2000), warmup = a.num("--warmup", 50);
+    const bool one_request = a.num("--submit-wait", 0) != 0;
     const auto payload_bytes = static_cast<std::size_t>(a.num("--payload-bytes", 100));
     Client client(a.str("--address"));
     std::vector<double> us;
@@ -173,22 +182,34 @@ int latency(const Args& a) {
         auto t0 = Clock_::now();
         auto spec = echo_task(i, payload_bytes);
         Bytes expect = spec.payload;
-        auto id = client.submit_one(std::move(spec));
-        if (!id) return fail("submit", id.error());
-        auto r = client.results({id.value()}, std::chrono::milliseconds(10'000));
-        if (!r) return fail("results", r.error());
+        std::vector<TaskResult> res;
+        if (one_request) {
+            std::vector<TaskSpec> one;
+            one.push_back(std::move(spec));
+            auto r = client.submit_wait(std::move(one), std::chrono::milliseconds(10'000));
+            if (!r) return fail("submit_wait", r.error());
+            res = std::move(r.value().results);
+        } else {
+            auto id = client.submit_one(std::move(spec));
+            if (!id) return fail("submit", id.error());
+            auto r = client.results({id.value()}, std::chrono::milliseconds(10'000));
+            if (!r) return fail("results", r.error());
+            res = std::move(r.value().results);
+        }
         double elapsed = seconds_since(t0) * 1e6;
-        const auto& res = r.value().results;
-        bool good = res.size() == 1 && res[0].status == TaskStatus::Success && res[0].result_data == expect;
+        bool good =
+            res.size() == 1 && res[0].status == TaskStatus::Success && res[0].result_data == expect;
         if (i < 0) continue;
         if (!good) ++failed;
         us.push_back(elapsed);
     }
     std::sort(us.begin(), us.end());
     double sum = 0;
-    for (double v : us) sum += v;
+    for (double v : us)
+        sum += v;
     print(Map{{"count", count},
               {"warmup", warmup},
+              {"requests_per_round_trip", one_request ? 1 : 2},
               {"p50_us", percentile(us, 50)},
               {"p99_us", percentile(us, 99)},
               {"max_us", us.empty() ? 0.0 : us.back()},
@@ -222,7 +243,8 @@ int sleep_tasks(const Args& a) {
         ++by_device[res.device_id];
     }
     Map devices;
-    for (const auto& [d, n] : by_device) devices.emplace_back(Value(d), Value(n));
+    for (const auto& [d, n] : by_device)
+        devices.emplace_back(Value(d), Value(n));
     print(Map{{"tasks", tasks},
               {"duration", duration},
               {"seconds", wall},
@@ -251,7 +273,8 @@ int fill(const Args& a) {
     double wall = seconds_since(t0);
     print(Map{{"tasks", tasks},
               {"batch", batch},
-              {"payload_bytes", static_cast<double>(payload_total) / static_cast<double>(std::max(1L, tasks))},
+              {"payload_bytes",
+               static_cast<double>(payload_total) / static_cast<double>(std::max(1L, tasks))},
               {"seconds", wall},
               {"submit_tasks_per_sec", static_cast<double>(tasks) / wall}});
     return 0;
@@ -259,8 +282,9 @@ int fill(const Args& a) {
 
 constexpr const char* kUsage =
     "usage: rc-bench-client COMMAND --address HOST:PORT [options]\n"
-    "  throughput --tasks N --batch B --payload-bytes P [--window K]  (K batches in flight; 0 = all)\n"
-    "  latency    --count N [--warmup W] [--payload-bytes P]\n"
+    "  throughput --tasks N --batch B --payload-bytes P [--window K]  (K batches in flight; 0 = "
+    "all)\n"
+    "  latency    --count N [--warmup W] [--payload-bytes P] [--submit-wait 1]\n"
     "  sleep      --tasks N --duration SECONDS\n"
     "  fill       --tasks N --batch B [--payload-bytes P]\n";
 
@@ -273,7 +297,8 @@ int main(int argc, char** argv) {
     }
     Args a;
     a.command = argv[1];
-    for (int i = 2; i + 1 < argc; i += 2) a.opts[argv[i]] = argv[i + 1];
+    for (int i = 2; i + 1 < argc; i += 2)
+        a.opts[argv[i]] = argv[i + 1];
     if ((argc - 2) % 2 != 0 || a.str("--address").empty()) {
         std::cerr << kUsage;
         return 2;

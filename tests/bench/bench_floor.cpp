@@ -23,7 +23,9 @@ constexpr char kReady = 0x01, kResult = 0x03, kDisconnect = 0x04, kTask = 0x12, 
 constexpr char kStop = 0x7F; // floor-only: the client ends the run
 constexpr int kWorkers = 2;
 
-zmq::message_t frame(std::string_view s) { return zmq::message_t(s.data(), s.size()); }
+zmq::message_t frame(std::string_view s) {
+    return zmq::message_t(s.data(), s.size());
+}
 
 // Each thread owns a context (one I/O thread each), as separate processes would.
 void broker_main(std::string* endpoint, std::atomic<int>* registered, std::atomic<bool>* bound) {
@@ -160,7 +162,8 @@ void run_throughput(FloorClient& c, long tasks, long batch, long window, long bo
     auto t0 = Clock_::now();
     while (sent < tasks) {
         long n = std::min(batch, tasks - sent);
-        for (long i = 0; i < n; ++i) c.send();
+        for (long i = 0; i < n; ++i)
+            c.send();
         sent += n;
         while (window > 0 && sent - received > window * batch) {
             bad += c.recv() ? 0 : 1;
@@ -172,7 +175,8 @@ void run_throughput(FloorClient& c, long tasks, long batch, long window, long bo
         ++received;
     }
     double s = std::chrono::duration<double>(Clock_::now() - t0).count();
-    std::printf("{\"mode\": \"throughput\", \"tasks\": %ld, \"batch\": %ld, \"window\": %ld, \"body_bytes\": %ld, "
+    std::printf("{\"mode\": \"throughput\", \"tasks\": %ld, \"batch\": %ld, \"window\": %ld, "
+                "\"body_bytes\": %ld, "
                 "\"seconds\": %.6f, \"tasks_per_sec\": %.1f, \"mismatched\": %ld}\n",
                 tasks, batch, window, body, s, static_cast<double>(tasks) / s, bad);
 }
@@ -191,10 +195,13 @@ void run_latency(FloorClient& c, long count, long warmup, long body) {
     }
     std::sort(us.begin(), us.end());
     double sum = 0;
-    for (double v : us) sum += v;
-    std::printf("{\"mode\": \"latency\", \"count\": %ld, \"warmup\": %ld, \"body_bytes\": %ld, \"p50_us\": %.1f, "
+    for (double v : us)
+        sum += v;
+    std::printf("{\"mode\": \"latency\", \"count\": %ld, \"warmup\": %ld, \"body_bytes\": %ld, "
+                "\"p50_us\": %.1f, "
                 "\"p99_us\": %.1f, \"max_us\": %.1f, \"mean_us\": %.1f, \"mismatched\": %ld}\n",
-                count, warmup, body, percentile(us, 50), percentile(us, 99), us.empty() ? 0.0 : us.back(),
+                count, warmup, body, percentile(us, 50), percentile(us, 99),
+                us.empty() ? 0.0 : us.back(),
                 us.empty() ? 0.0 : sum / static_cast<double>(us.size()), bad);
 }
 
@@ -203,9 +210,11 @@ void run_latency(FloorClient& c, long count, long warmup, long body) {
 int main(int argc, char** argv) {
     std::string mode = argc > 1 ? argv[1] : "";
     std::map<std::string, std::string> opts;
-    for (int i = 2; i + 1 < argc; i += 2) opts[argv[i]] = argv[i + 1];
+    for (int i = 2; i + 1 < argc; i += 2)
+        opts[argv[i]] = argv[i + 1];
     if ((mode != "throughput" && mode != "latency") || argc % 2 != 0) {
-        std::cerr << "usage: rc-bench-floor throughput --tasks N --batch B [--window K] [--body-bytes 150]\n"
+        std::cerr << "usage: rc-bench-floor throughput --tasks N --batch B [--window K] "
+                     "[--body-bytes 150]\n"
                      "       rc-bench-floor latency --count N [--warmup W] [--body-bytes 150]\n";
         return 2;
     }
@@ -214,9 +223,11 @@ int main(int argc, char** argv) {
     std::atomic<int> registered{0};
     std::atomic<bool> bound{false};
     std::thread broker(broker_main, &endpoint, &registered, &bound);
-    while (!bound.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1)); // bind is immediate
+    while (!bound.load())
+        std::this_thread::sleep_for(std::chrono::milliseconds(1)); // bind is immediate
     std::vector<std::thread> workers;
-    for (int i = 0; i < kWorkers; ++i) workers.emplace_back(worker_main, endpoint);
+    for (int i = 0; i < kWorkers; ++i)
+        workers.emplace_back(worker_main, endpoint);
     auto deadline = Clock_::now() + std::chrono::seconds(10);
     while (registered.load() < kWorkers && Clock_::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(1)); // a polling step
@@ -227,13 +238,15 @@ int main(int argc, char** argv) {
     {
         FloorClient client(endpoint, static_cast<std::size_t>(body));
         if (mode == "throughput")
-            run_throughput(client, arg(opts, "--tasks", 200'000), std::max(1L, arg(opts, "--batch", 1000)),
-                           arg(opts, "--window", 0), body);
+            run_throughput(client, arg(opts, "--tasks", 200'000),
+                           std::max(1L, arg(opts, "--batch", 1000)), arg(opts, "--window", 0),
+                           body);
         else
             run_latency(client, arg(opts, "--count", 2000), arg(opts, "--warmup", 50), body);
         client.send(kStop);
     }
     broker.join();
-    for (auto& w : workers) w.join();
+    for (auto& w : workers)
+        w.join();
     return 0;
 }

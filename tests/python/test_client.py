@@ -157,9 +157,11 @@ def test_an_unreachable_broker_raises_quickly() -> None:
     client.close()
 
 
-def test_a_bad_address_is_an_error_at_once() -> None:
-    with pytest.raises(RetireClusterError, match="bad address"):
+def test_a_bad_address_is_a_value_error_at_once() -> None:
+    with pytest.raises(ValueError, match="bad address"):
         retire_cluster.connect("host:notaport")
+    with pytest.raises(ValueError, match="bad address"):
+        retire_cluster.Worker("host:99999", check_internet=False)
 
 
 def test_a_closed_client_refuses_calls(local: LocalCluster) -> None:

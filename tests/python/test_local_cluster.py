@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
-from harness import binary, child_pids, thread_count, wait_until
+from harness import Proc, binary, child_pids, thread_count, wait_until
 from retire_cluster import LocalCluster, RetireClusterError
 from retire_cluster.tasks import Task, TaskRequirements, TaskStatus
 
@@ -113,6 +116,36 @@ def test_http_request_to_loopback_is_refused_by_default(http_url: str) -> None:
         result = s.wait_for_result(s.submit_task(task), 30)
     assert result.status is TaskStatus.FAILED
     assert "refused" in result.error_message or "not allowed" in result.error_message
+
+
+WAITER_SCRIPT = """
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+import retire_cluster
+from retire_cluster.tasks import Task
+with retire_cluster.LocalCluster(workers=1) as cluster:
+    task_id = cluster.scheduler.submit_task(Task("sleep", {"duration": 60}))
+    print("waiting", flush=True)
+    started = time.monotonic()
+    try:
+        cluster.scheduler.wait_for_result(task_id)
+    except KeyboardInterrupt:
+        print(f"interrupted after {time.monotonic() - started:.1f} s", flush=True)
+print("closed", flush=True)
+"""
+
+
+def test_ctrl_c_interrupts_a_wait_and_the_cluster_still_closes(tmp_path: Path) -> None:
+    proc = Proc([sys.executable, "-c", WAITER_SCRIPT], tmp_path / "waiter.log")
+    try:
+        assert wait_until(lambda: "waiting" in proc.output(), 20), proc.output()
+        proc.signal(signal.SIGINT)
+        assert proc.popen.wait(20) == 0, proc.output()
+    finally:
+        proc.stop()
+    out = proc.output()
+    assert re.search(r"^interrupted after \d+\.\d s$", out, re.MULTILINE), out
+    assert out.endswith("closed\n"), out
 
 
 def test_zero_workers_is_a_broker_alone() -> None:

@@ -156,8 +156,11 @@ def test_a_worker_advertises_builtins_and_its_options(broker: ProcessCluster) ->
     assert w.state == "closed"
 
 
+# Each script starts by handling SIGINT as Python does in a terminal: a parent shell that
+# ran the tests in the background may have passed SIGINT down as ignored.
 WORKER_SCRIPT = textwrap.dedent("""
-    import os, time
+    import os, signal, time
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import retire_cluster
 
     # While stopping, a worker waits for its running tasks without heartbeating: a 1 s
