@@ -181,7 +181,7 @@ void BrokerCore::finish(TaskRef ref, TaskRecord& t, TaskEvent e, Now now) {
     retention_.emplace_back(now.mono, ref);
     RC_DEBUG(kLog, "task " << t.id.value << " " << to_string(t.status)
                            << (t.view().error.empty() ? "" : ": " + t.view().error));
-    notify_waiters(t.id.value);
+    notify_waiters(t);
 }
 
 // ------------------------------------------------------------------ timers
@@ -290,13 +290,26 @@ void BrokerCore::check_workers(Now now) {
 
 // ------------------------------------------------------------------ result waiters
 
-void BrokerCore::notify_waiters(const std::string& task_id) {
-    auto range = waiters_by_task_.equal_range(task_id);
-    if (range.first == range.second) return;
-    std::vector<std::uint64_t> ids;
-    for (auto it = range.first; it != range.second; ++it) ids.push_back(it->second);
-    waiters_by_task_.erase(range.first, range.second);
-    for (auto wid : ids) {
+void BrokerCore::park(std::uint64_t wid, Waiter& w) {
+    w.refs.clear();
+    w.refs.reserve(w.ids.size());
+    w.remaining = 0;
+    for (const auto& id : w.ids) {
+        auto ref = tasks_.find(id.value);
+        w.refs.push_back(ref);
+        TaskRecord* t = ref ? tasks_.get(*ref) : nullptr;
+        if (t && !is_terminal(t->status)) {
+            t->detail().waiters.push_back(wid);
+            ++w.remaining;
+        }
+    }
+}
+
+void BrokerCore::notify_waiters(TaskRecord& t) {
+    if (!t.more || t.more->waiters.empty()) return;
+    auto wids = std::move(t.more->waiters);
+    t.more->waiters.clear();
+    for (auto wid : wids) {
         auto it = waiters_.find(wid);
         if (it == waiters_.end()) continue;
         if (it->second.remaining > 0) --it->second.remaining;
@@ -309,16 +322,21 @@ void BrokerCore::answer_waiter(std::uint64_t wid) {
     if (it == waiters_.end()) return;
     Waiter w = std::move(it->second);
     waiters_.erase(it);
+    // Unparks it from tasks still running, so repeated waits never pile up.
+    auto unpark = [wid](TaskRecord& t) {
+        if (!t.more) return;
+        auto& v = t.more->waiters;
+        v.erase(std::remove(v.begin(), v.end(), wid), v.end());
+    };
     if (w.submit) {
         proto::SubmitReply s;
         s.req = w.req;
         s.task_ids = w.ids;
-        for (const auto& id : w.ids) {
-            auto ref = tasks_.find(id.value);
-            const TaskRecord* t = ref ? tasks_.get(*ref) : nullptr;
-            if (t && is_terminal(t->status)) s.results.push_back(result_of(*t));
-            auto range = waiters_by_task_.equal_range(id.value);
-            for (auto e = range.first; e != range.second;) e = e->second == wid ? waiters_by_task_.erase(e) : std::next(e);
+        for (const auto& ref : w.refs) {
+            TaskRecord* t = ref ? tasks_.get(*ref) : nullptr;
+            if (!t) continue;
+            if (is_terminal(t->status)) s.results.push_back(result_of(*t));
+            else unpark(*t);
         }
         proto::Outbound out{w.client, proto::ClientReply(std::move(s))};
         if (w.durable_seq > durable_seq_) held_.emplace_back(w.durable_seq, std::move(out));
@@ -327,17 +345,15 @@ void BrokerCore::answer_waiter(std::uint64_t wid) {
     }
     proto::ResultReply r;
     r.req = w.req;
-    for (const auto& id : w.ids) {
-        auto ref = tasks_.find(id.value);
-        const TaskRecord* t = ref ? tasks_.get(*ref) : nullptr;
-        if (!t) r.unknown.push_back(id);
-        else if (is_terminal(t->status)) r.results.push_back(result_of(*t));
-        else {
-            r.pending.push_back(id);
-            // Drop this waiter's remaining index entries now, so repeated waits on large
-            // batches never accumulate stale entries.
-            auto range = waiters_by_task_.equal_range(id.value);
-            for (auto e = range.first; e != range.second;) e = e->second == wid ? waiters_by_task_.erase(e) : std::next(e);
+    for (std::size_t i = 0; i < w.ids.size(); ++i) {
+        TaskRecord* t = w.refs[i] ? tasks_.get(*w.refs[i]) : nullptr;
+        if (!t) {
+            r.unknown.push_back(std::move(w.ids[i]));
+        } else if (is_terminal(t->status)) {
+            r.results.push_back(result_of(*t));
+        } else {
+            r.pending.push_back(std::move(w.ids[i]));
+            unpark(*t);
         }
     }
     reply(w.client, std::move(r));

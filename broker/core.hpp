@@ -124,13 +124,16 @@ private:
         RoutingId client;
         std::uint64_t req = 0;
         std::vector<TaskId> ids;
+        std::vector<std::optional<TaskRef>> refs; // ids resolved once; nullopt = unknown
         bool any = false;
         std::size_t remaining = 0;
         TimePoint deadline{};
         bool submit = false;          // a SUBMIT with wait_ms: answer with a SubmitReply
         std::uint64_t durable_seq = 0; // with durability: not before this batch is written
     };
-    void notify_waiters(const std::string& task_id);
+    void notify_waiters(TaskRecord& t);
+    // Parks wait `wid` on every unfinished task it names.
+    void park(std::uint64_t wid, Waiter& w);
     void answer_waiter(std::uint64_t wid);
 
     static constexpr std::uint32_t kMaxWaitMs = 600'000;
@@ -153,7 +156,6 @@ private:
     std::multimap<TimePoint, TaskRef> backoff_;
     std::size_t backoff_count_ = 0;
     std::unordered_map<std::uint64_t, Waiter> waiters_;
-    std::unordered_multimap<std::string, std::uint64_t> waiters_by_task_;
     MinHeap waiter_deadlines_;
     std::uint64_t next_waiter_ = 1;
     std::deque<std::pair<TimePoint, TaskRef>> retention_; // terminal tasks, completion order

@@ -95,19 +95,33 @@ void BrokerCore::on_submit(const RoutingId& from, proto::SubmitReq& m, Now now) 
     proto::SubmitReply out;
     out.req = m.req;
     out.task_ids.reserve(m.tasks.size());
+    // Tasks of a batch usually share type and requirements: reuse the previous class.
+    const TaskSpec* prev = nullptr;
+    ClassId prev_cls = 0;
     for (auto& spec : m.tasks) {
+        std::optional<TaskRef> ref;
         if (spec.task_id.empty()) {
-            do spec.task_id = TaskId(new_uuid());
-            while (tasks_.contains(spec.task_id.value));
+            do { // a fresh UUID; create() refuses the (practically impossible) duplicate
+                spec.task_id = TaskId(new_uuid());
+                ref = tasks_.create(spec.task_id);
+            } while (!ref);
+        } else {
+            ref = tasks_.create(spec.task_id);
         }
-        auto ref = tasks_.create(spec.task_id);
         TaskRecord& t = *tasks_.get(*ref);
         t.payload = std::move(spec.payload);
         if (!spec.metadata.empty()) t.detail().metadata = std::move(spec.metadata);
         t.priority = spec.priority;
         t.timeout_s = static_cast<float>(spec.requirements.timeout_seconds);
         t.max_retries = static_cast<std::uint8_t>(spec.requirements.max_retries);
-        t.cls = scheduler_.class_for(spec.task_type, spec.requirements);
+        if (prev && prev->task_type == spec.task_type && prev->requirements == spec.requirements) {
+            scheduler_.retain_class(prev_cls);
+            t.cls = prev_cls;
+        } else {
+            t.cls = scheduler_.class_for(spec.task_type, spec.requirements);
+        }
+        prev = &spec;
+        prev_cls = t.cls;
         t.created_at = t.updated_at = now.wall;
         ++by_status_[static_cast<size_t>(TaskStatus::Pending)];
         ++active_;
@@ -120,11 +134,11 @@ void BrokerCore::on_submit(const RoutingId& from, proto::SubmitReq& m, Now now) 
     if (m.wait_ms > 0 && waiters_.size() < kMaxWaiters) {
         // Submit-and-wait: one reply, once every task has ended or the wait has passed.
         std::uint64_t wid = next_waiter_++;
-        Waiter w{from, m.req, out.task_ids, false, out.task_ids.size(),
+        Waiter w{from, m.req, out.task_ids, {}, false, 0,
                  now.mono + std::chrono::milliseconds(std::min(m.wait_ms, kMaxWaitMs)), true,
                  cfg_.durable && mirror_up_ ? journal_seq_ + 1 : 0};
         waiter_deadlines_.emplace(w.deadline, wid);
-        for (const auto& id : w.ids) waiters_by_task_.emplace(id.value, wid);
+        park(wid, w);
         waiters_.emplace(wid, std::move(w));
         return;
     }
@@ -144,26 +158,21 @@ void BrokerCore::on_status(const RoutingId& from, const proto::StatusReq& m, Now
 }
 
 void BrokerCore::on_get_result(const RoutingId& from, proto::ResultReq& m, Now now) {
-    std::size_t done = 0, pending = 0;
-    for (const auto& id : m.task_ids) {
-        const TaskRecord* t = task(id.value);
-        if (!t || is_terminal(t->status)) ++done;
-        else ++pending;
-    }
     // Bounded waits: a parked request holds memory, so both its length and their number
     // are capped; past the cap the request is answered at once with what is known.
     m.wait_ms = std::min<std::uint32_t>(m.wait_ms, kMaxWaitMs);
     if (waiters_.size() >= kMaxWaiters) m.wait_ms = 0;
     std::uint64_t wid = next_waiter_++;
-    waiters_.emplace(wid, Waiter{from, m.req, std::move(m.task_ids), m.any, pending, {}, false, 0});
-    if (pending == 0 || m.wait_ms == 0 || (m.any && done > 0)) return answer_waiter(wid);
-    auto& w = waiters_.at(wid);
-    w.deadline = now.mono + std::chrono::milliseconds(m.wait_ms);
-    waiter_deadlines_.emplace(w.deadline, wid);
-    for (const auto& id : w.ids) {
-        const TaskRecord* t = task(id.value);
-        if (t && !is_terminal(t->status)) waiters_by_task_.emplace(id.value, wid);
+    Waiter w{from, m.req, std::move(m.task_ids), {}, m.any, 0, {}, false, 0};
+    park(wid, w);
+    std::size_t done = w.ids.size() - w.remaining;
+    bool now_answer = w.remaining == 0 || m.wait_ms == 0 || (m.any && done > 0);
+    if (!now_answer) {
+        w.deadline = now.mono + std::chrono::milliseconds(m.wait_ms);
+        waiter_deadlines_.emplace(w.deadline, wid);
     }
+    waiters_.emplace(wid, std::move(w));
+    if (now_answer) answer_waiter(wid);
 }
 
 void BrokerCore::on_cancel(const RoutingId& from, const proto::CancelReq& m, Now now) {

@@ -68,6 +68,8 @@ public:
     // reference that release_class() gives back.
     ClassId class_for(const std::string& task_type, const Requirements& req);
     void release_class(ClassId c);
+    // Takes one more reference to an existing class (a batch reusing its previous task's class).
+    void retain_class(ClassId c) { ++classes_.at(c).refs; }
     // Queues a task; `seq` orders FIFO within a priority level (must increase).
     void enqueue(ClassId c, Priority p, std::uint64_t seq, TaskRef task);
     // One queued task of class `c` is gone (cancelled); its entry is skipped lazily.

@@ -30,6 +30,7 @@ struct TaskDetail {
     Bytes result;
     std::string error;
     std::vector<AttemptError> attempt_errors;
+    std::vector<std::uint64_t> waiters; // parked RESULT/SUBMIT waits that name this task
 };
 
 struct TaskRecord {

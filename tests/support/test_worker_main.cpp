@@ -1,5 +1,6 @@
 // rc-test-worker: retire-cluster-worker plus task types that tests need: "flaky" fails
-// its first N attempts (payload {"fail_times": N}) and "whoami" returns the device id.
+// its first N attempts (payload {"fail_times": N}), "whoami" returns the device id, and
+// "tally" records each run of a task in $RC_TALLY_FILE.
 // It also shows how a C++ program adds custom handlers.
 #include <fcntl.h>
 #include <unistd.h>

@@ -166,3 +166,28 @@ TEST_CASE("affinity yields to a much less loaded device") {
     h.submit1(spec("x"));
     CHECK(h.tasks_to("b").size() == 1); // 0.5 > 0.0 + 0.25 slack
 }
+
+TEST_CASE("a device freed in the same pass goes to the most urgent class it can serve") {
+    CoreHarness h;
+    Requirements only_x;
+    only_x.required_tags = {"x"};
+    // Two busy devices; an urgent task only "x" can run, and a low task either can run.
+    h.ready("a", "a", caps(8, 8), 1);
+    h.ready("x", "x", caps(1, 1, "worker", "linux", {"x"}), 1);
+    h.submit({spec("sleep"), spec("sleep")});
+    auto on_a = h.tasks_to("a"), on_x = h.tasks_to("x");
+    REQUIRE(on_a.size() == 1);
+    REQUIRE(on_x.size() == 1);
+    h.take();
+    auto urgent = h.submit1(spec("sleep", Priority::Urgent, only_x));
+    auto low = h.submit1(spec("sleep", Priority::Low));
+    // Both devices free up in one pass; x is the stronger... a must not take x's chance.
+    h.core->on_message(proto::Inbound{RoutingId("x"), proto::WorkerMsg(proto::WorkResult{on_x[0].task_id, on_x[0].lease, 42, TaskStatus::Success, {}, {}, 1, 2})}, h.now);
+    h.core->on_message(proto::Inbound{RoutingId("a"), proto::WorkerMsg(proto::WorkResult{on_a[0].task_id, on_a[0].lease, 42, TaskStatus::Success, {}, {}, 1, 2})}, h.now);
+    h.pump();
+    CHECK(h.task(urgent).status == TaskStatus::Assigned);
+    CHECK(h.task(low).status == TaskStatus::Assigned);
+    auto x_tasks = h.tasks_to("x");
+    REQUIRE(x_tasks.size() == 1);
+    CHECK(x_tasks[0].task_id == urgent);
+}
