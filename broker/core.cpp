@@ -125,10 +125,16 @@ void BrokerCore::dispatch(Now now) {
         RC_DEBUG(kLog, "dispatch " << t->id.value << " (" << type << ", attempt " << t->attempts
                                    << ") to " << w.device_id.value
                                    << (a->by_affinity ? " by affinity" : ""));
-        send_worker(a->device,
-                    proto::TaskAssign{t->id, lease, type, t->payload, t->view().metadata, t->attempts,
-                                      static_cast<std::uint32_t>(timeout.count())},
-                    now);
+        auto& batch = outgoing_tasks_[a->device];
+        batch.push_back(proto::TaskAssign{t->id, lease, type, t->payload, t->view().metadata, t->attempts,
+                                          static_cast<std::uint32_t>(timeout.count())});
+    }
+    // One message per worker per pass: TASK for one task, TASKS for several.
+    for (auto& [dev, tasks] : outgoing_tasks_) {
+        if (tasks.empty()) continue;
+        if (tasks.size() == 1) send_worker(dev, std::move(tasks.front()), now);
+        else send_worker(dev, proto::TaskBatch{std::move(tasks)}, now);
+        tasks.clear();
     }
 }
 

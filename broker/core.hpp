@@ -167,6 +167,7 @@ private:
     double started_wall_ = 0;
     std::deque<std::pair<TimePoint, std::uint64_t>> throughput_; // (second, completions)
     std::set<DevIdx> dirty_acks_;
+    std::unordered_map<DevIdx, std::vector<proto::TaskAssign>> outgoing_tasks_; // this pass's dispatches
 
     // durability
     void mark_dirty(TaskRef ref, TaskRecord& t);

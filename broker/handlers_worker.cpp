@@ -51,6 +51,9 @@ void BrokerCore::on_worker(const RoutingId& from, proto::WorkerMsg& msg, Now now
             using M = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<M, proto::Heartbeat>) on_heartbeat(*d, m, now);
             else if constexpr (std::is_same_v<M, proto::WorkResult>) on_result(*d, m, now);
+            else if constexpr (std::is_same_v<M, proto::WorkResults>) {
+                for (auto& r : m.results) on_result(*d, r, now);
+            }
             else if constexpr (std::is_same_v<M, proto::Started>) on_started(*d, m, now);
             else if constexpr (std::is_same_v<M, proto::Disconnect>) {
                 RC_INFO(kLog, "device " << w.device_id.value << " disconnected: " << m.reason);

@@ -38,7 +38,15 @@ void body(Writer& w, const proto::Heartbeat& m) {
     w.key("epoch"); w.u64(m.epoch);
     if (m.metrics) { w.key("metrics"); write_metrics(w, *m.metrics); }
 }
-void body(Writer& w, const proto::WorkResult& m) {
+void write_result_fields(Writer& w, const proto::WorkResult& m);
+void body(Writer& w, const proto::WorkResult& m) { write_result_fields(w, m); }
+void body(Writer& w, const proto::WorkResults& m) {
+    w.map(1);
+    w.key("results");
+    w.array(static_cast<std::uint32_t>(m.results.size()));
+    for (const auto& r : m.results) write_result_fields(w, r);
+}
+void write_result_fields(Writer& w, const proto::WorkResult& m) {
     w.map(8);
     w.key("task_id"); w.str(m.task_id.value);
     w.key("lease"); w.u64(m.lease.value);
@@ -78,7 +86,15 @@ void body(Writer& w, const proto::Welcome& m) {
     w.key("liveness"); w.u64(m.liveness);
     w.key("max_message_bytes"); w.u64(m.max_message_bytes);
 }
-void body(Writer& w, const proto::TaskAssign& m) {
+void write_task_fields(Writer& w, const proto::TaskAssign& m);
+void body(Writer& w, const proto::TaskAssign& m) { write_task_fields(w, m); }
+void body(Writer& w, const proto::TaskBatch& m) {
+    w.map(1);
+    w.key("tasks");
+    w.array(static_cast<std::uint32_t>(m.tasks.size()));
+    for (const auto& t : m.tasks) write_task_fields(w, t);
+}
+void write_task_fields(Writer& w, const proto::TaskAssign& m) {
     w.map(7);
     w.key("task_id"); w.str(m.task_id.value);
     w.key("lease"); w.u64(m.lease.value);
@@ -164,6 +180,8 @@ Cmd cmd_of(const proto::Ready&) { return Cmd::Ready; }
 Cmd cmd_of(const proto::Heartbeat&) { return Cmd::Heartbeat; }
 Cmd cmd_of(const proto::WorkResult&) { return Cmd::Result; }
 Cmd cmd_of(const proto::Started&) { return Cmd::Started; }
+Cmd cmd_of(const proto::WorkResults&) { return Cmd::Results; }
+Cmd cmd_of(const proto::TaskBatch&) { return Cmd::Tasks; }
 Cmd cmd_of(const proto::Disconnect&) { return Cmd::Disconnect; }
 Cmd cmd_of(const proto::Welcome&) { return Cmd::Welcome; }
 Cmd cmd_of(const proto::TaskAssign&) { return Cmd::Task; }
@@ -254,6 +272,20 @@ void read(Reader& rd, proto::WorkResult& m) {
     rd.dbl("started_at", m.started_at);
     rd.dbl("finished_at", m.finished_at);
 }
+void read(Reader& rd, proto::WorkResult& m);
+void read(Reader& rd, proto::TaskAssign& m);
+// Reads an array of maps under `key`, each with read(Reader&, T&).
+template <typename T> void read_list(Reader& rd, std::string_view key, std::vector<T>& out) {
+    const auto* o = rd.find(key);
+    if (!o || o->type != msgpack::type::ARRAY) return rd.fail(std::string(key) + " must be an array");
+    out.resize(o->via.array.size);
+    for (std::uint32_t i = 0; i < o->via.array.size; ++i) {
+        Reader er(o->via.array.ptr[i], std::string(key));
+        if (er.ok()) read(er, out[i]);
+        if (!er.ok()) return rd.fail(er.error());
+    }
+}
+
 void read_leases(Reader& rd, std::vector<LeaseId>& out) {
     const auto* o = rd.find("leases");
     if (!o) return;
@@ -296,6 +328,8 @@ void read(Reader& rd, proto::CancelLease& m) {
     rd.u64("lease", m.lease.value);
     rd.str("reason", m.reason);
 }
+void read(Reader& rd, proto::WorkResults& m) { read_list(rd, "results", m.results); }
+void read(Reader& rd, proto::TaskBatch& m) { read_list(rd, "tasks", m.tasks); }
 void read_ids(Reader& rd, std::string_view key, std::vector<TaskId>& out) {
     std::vector<std::string> v;
     rd.strings(key, v);
@@ -452,6 +486,7 @@ Result<proto::Inbound, DecodeError> decode_at_broker(Frames& frames) {
         case Cmd::Ready: return wrap(decode_body<proto::Ready>(b, W, h->cmd));
         case Cmd::Heartbeat: return wrap(decode_body<proto::Heartbeat>(b, W, h->cmd));
         case Cmd::Result: return wrap(decode_body<proto::WorkResult>(b, W, h->cmd));
+        case Cmd::Results: return wrap(decode_body<proto::WorkResults>(b, W, h->cmd));
         case Cmd::Started: return wrap(decode_body<proto::Started>(b, W, h->cmd));
         case Cmd::Disconnect: return wrap(decode_body<proto::Disconnect>(b, W, h->cmd));
         default: break;
@@ -512,6 +547,7 @@ Result<proto::BrokerToWorker, DecodeError> decode_at_worker(Frames& frames) {
     switch (h->cmd) {
     case Cmd::Welcome: return lift<O>(decode_body<proto::Welcome>(b, W, h->cmd));
     case Cmd::Task: return lift<O>(decode_body<proto::TaskAssign>(b, W, h->cmd));
+    case Cmd::Tasks: return lift<O>(decode_body<proto::TaskBatch>(b, W, h->cmd));
     case Cmd::Cancel: return lift<O>(decode_body<proto::CancelLease>(b, W, h->cmd));
     case Cmd::Heartbeat: return lift<O>(decode_body<proto::Heartbeat>(b, W, h->cmd));
     case Cmd::Ack: return lift<O>(decode_body<proto::Ack>(b, W, h->cmd));

@@ -12,6 +12,8 @@ std::string_view to_string(Cmd c) {
     case Cmd::Result: return "RESULT";
     case Cmd::Disconnect: return "DISCONNECT";
     case Cmd::Started: return "STARTED";
+    case Cmd::Results: return "RESULTS";
+    case Cmd::Tasks: return "TASKS";
     case Cmd::Welcome: return "WELCOME";
     case Cmd::Task: return "TASK";
     case Cmd::Cancel: return "CANCEL";

@@ -29,6 +29,8 @@ enum class Cmd : std::uint8_t {
     Result = 0x03,
     Disconnect = 0x04, // both directions
     Started = 0x05,
+    Results = 0x06, // a batch of RESULTs
+    Tasks = 0x15,   // a batch of TASKs
     Welcome = 0x11,
     Task = 0x12,
     Cancel = 0x13,
@@ -111,6 +113,11 @@ struct WorkResult {
     double finished_at = 0;
 };
 
+// Several RESULTs in one message (a worker sends this when it has more than one to report).
+struct WorkResults {
+    std::vector<WorkResult> results;
+};
+
 struct Started {
     std::vector<LeaseId> leases;
 };
@@ -136,6 +143,12 @@ struct TaskAssign {
     Bytes metadata; // opaque msgpack, may be empty
     std::uint32_t attempt = 1;
     std::uint32_t timeout_ms = 0;
+};
+
+// Several TASKs in one message (the broker sends this when it dispatches more than one
+// task to a worker in one loop pass).
+struct TaskBatch {
+    std::vector<TaskAssign> tasks;
 };
 
 struct CancelLease {
@@ -237,8 +250,8 @@ struct ErrorReply {
 };
 
 // ---------------------------------------------------------------- unions
-using WorkerMsg = std::variant<Ready, Heartbeat, WorkResult, Started, Disconnect>;
-using BrokerToWorker = std::variant<Welcome, TaskAssign, CancelLease, Heartbeat, Ack, Disconnect>;
+using WorkerMsg = std::variant<Ready, Heartbeat, WorkResult, WorkResults, Started, Disconnect>;
+using BrokerToWorker = std::variant<Welcome, TaskAssign, TaskBatch, CancelLease, Heartbeat, Ack, Disconnect>;
 using ClientRequest =
     std::variant<SubmitReq, StatusReq, ResultReq, CancelReq, StatsReq, DevicesReq, DeviceReq>;
 using ClientReply = std::variant<SubmitReply, StatusReply, ResultReply, CancelReply, StatsReply,

@@ -106,6 +106,7 @@ public:
             for (unsigned i = 0; i < exec_.slots(); ++i)
                 if (items[1 + i].revents & ZMQ_POLLIN) job_done(i);
             if (dealer_ && (items.back().revents & ZMQ_POLLIN)) drain(now);
+            flush_results(now);
             timers(now);
         }
         shutdown();
@@ -250,6 +251,10 @@ private:
         exec_.start(slot, std::move(job));
     }
 
+    void on(proto::TaskBatch& m, TimePoint now) {
+        for (auto& t : m.tasks) on(t, now);
+    }
+
     void on(proto::CancelLease& m, TimePoint) {
         auto it = running_.find({m.epoch ? m.epoch : epoch_, m.lease.value});
         if (it == running_.end()) return;
@@ -316,8 +321,19 @@ private:
             r.result.clear();
         }
         RC_DEBUG(kLog, "task " << r.task_id.value << " " << to_string(r.status));
-        if (state() == LinkState::Registered) send(r, now);
+        if (state() == LinkState::Registered) outgoing_.push_back(r);
         unacked_.insert_or_assign(LeaseKey{r.epoch, r.lease.value}, std::move(r));
+        (void)now;
+    }
+
+    // Results of this pass go out together: RESULT for one, RESULTS for several.
+    void flush_results(TimePoint now) {
+        if (outgoing_.empty()) return;
+        if (state() == LinkState::Registered) {
+            if (outgoing_.size() == 1) send(std::move(outgoing_.front()), now);
+            else send(proto::WorkResults{std::move(outgoing_)}, now);
+        }
+        outgoing_.clear();
     }
 
     void timers(TimePoint now) {
@@ -372,6 +388,7 @@ private:
             }
             for (unsigned i = 0; i < exec_.slots(); ++i)
                 if (items[i].revents & ZMQ_POLLIN) job_done(i);
+            flush_results(Clock::now());
         }
         if (state() == LinkState::Registered) send(proto::Disconnect{"shutdown", "worker stopping"}, Clock::now());
         if (dealer_) {
@@ -406,6 +423,7 @@ private:
     std::deque<std::unique_ptr<Job>> waiting_;
     std::deque<std::pair<LeaseKey, TimePoint>> unstarted_;
     std::map<LeaseKey, proto::WorkResult> unacked_;
+    std::vector<proto::WorkResult> outgoing_; // finished this pass, not yet sent
 };
 
 void Worker::run(const std::atomic<bool>* external_stop) {

@@ -50,8 +50,12 @@ int main(int argc, char** argv) {
     auto collect = [&] {
         for (auto& m : core.outbox())
             if (auto* w = std::get_if<proto::BrokerToWorker>(&m.msg))
-                if (auto* t = std::get_if<proto::TaskAssign>(w))
-                    outstanding[std::stoul(m.to.value.substr(1))].push_back(std::move(*t));
+            {
+                auto& out = outstanding[std::stoul(m.to.value.substr(1))];
+                if (auto* t = std::get_if<proto::TaskAssign>(w)) out.push_back(std::move(*t));
+                if (auto* b = std::get_if<proto::TaskBatch>(w))
+                    for (auto& t : b->tasks) out.push_back(std::move(t));
+            }
         core.outbox().clear();
     };
 

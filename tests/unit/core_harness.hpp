@@ -64,8 +64,10 @@ struct CoreHarness {
         std::vector<proto::TaskAssign> v;
         for (auto& m : out)
             if (m.to.value == rid)
-                if (auto* w = std::get_if<proto::BrokerToWorker>(&m.msg))
+                if (auto* w = std::get_if<proto::BrokerToWorker>(&m.msg)) {
                     if (auto* t = std::get_if<proto::TaskAssign>(w)) v.push_back(*t);
+                    if (auto* b = std::get_if<proto::TaskBatch>(w)) v.insert(v.end(), b->tasks.begin(), b->tasks.end());
+                }
         return v;
     }
     template <typename T> std::vector<T> sent_to(const std::string& rid) {

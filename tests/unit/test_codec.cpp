@@ -279,3 +279,35 @@ TEST_CASE("unknown keys are ignored and missing ones take defaults") {
     CHECK(s.tasks[0].requirements.timeout_seconds == 300);
     CHECK(s.tasks[0].requirements.max_retries == 3);
 }
+
+TEST_CASE("batched TASKS and RESULTS round trip") {
+    proto::TaskAssign a{TaskId("a"), LeaseId{1}, "echo", codec::encode_value(Value(1)), "", 1, 1000};
+    proto::TaskAssign b{TaskId("b"), LeaseId{2}, "sleep", codec::encode_value(Value(2)), "", 2, 2000};
+    auto batch = roundtrip_to_worker(proto::TaskBatch{{a, b}});
+    REQUIRE(batch.tasks.size() == 2);
+    CHECK(batch.tasks[1].task_id.value == "b");
+    CHECK(batch.tasks[1].attempt == 2);
+    CHECK(batch.tasks[1].payload == b.payload);
+
+    proto::WorkResult r1{TaskId("a"), LeaseId{1}, 5, TaskStatus::Success, codec::encode_value(Value("x")), "", 1, 2};
+    proto::WorkResult r2{TaskId("b"), LeaseId{2}, 5, TaskStatus::Failed, {}, "boom", 1, 2};
+    auto rs = roundtrip_worker_msg(proto::WorkResults{{r1, r2}});
+    REQUIRE(rs.results.size() == 2);
+    CHECK(rs.results[0].result == r1.result);
+    CHECK(rs.results[1].status == TaskStatus::Failed);
+    CHECK(rs.results[1].error == "boom");
+
+    // One bad entry spoils the batch: the whole message is refused.
+    Value bad;
+    bad.set("results", Value(Array{Value(Map{}), Value("not a map")}));
+    codec::Frames f;
+    f.emplace_back("r", 1);
+    f.emplace_back();
+    f.emplace_back("RCW1", 4);
+    f.emplace_back("\x06", 1);
+    auto body = codec::encode_value(bad);
+    f.emplace_back(body.data(), body.size());
+    auto in = codec::decode_at_broker(f);
+    REQUIRE_FALSE(in.ok());
+    CHECK(in.error().code == proto::ErrorCode::BadBody);
+}
