@@ -126,16 +126,18 @@ void BrokerCore::dispatch(Now now) {
                                    << ") to " << w.device_id.value
                                    << (a->by_affinity ? " by affinity" : ""));
         auto& batch = outgoing_tasks_[a->device];
+        if (batch.empty()) outgoing_devices_.push_back(a->device);
         batch.push_back(proto::TaskAssign{t->id, lease, type, t->payload, t->view().metadata, t->attempts,
                                           static_cast<std::uint32_t>(timeout.count())});
     }
     // One message per worker per pass: TASK for one task, TASKS for several.
-    for (auto& [dev, tasks] : outgoing_tasks_) {
-        if (tasks.empty()) continue;
+    for (DevIdx dev : outgoing_devices_) {
+        auto& tasks = outgoing_tasks_[dev];
         if (tasks.size() == 1) send_worker(dev, std::move(tasks.front()), now);
         else send_worker(dev, proto::TaskBatch{std::move(tasks)}, now);
         tasks.clear();
     }
+    outgoing_devices_.clear();
 }
 
 void BrokerCore::attempt_failed(TaskRef ref, TaskRecord& t, TaskStatus final_status,

@@ -168,6 +168,7 @@ private:
     std::deque<std::pair<TimePoint, std::uint64_t>> throughput_; // (second, completions)
     std::set<DevIdx> dirty_acks_;
     std::unordered_map<DevIdx, std::vector<proto::TaskAssign>> outgoing_tasks_; // this pass's dispatches
+    std::vector<DevIdx> outgoing_devices_; // devices with dispatches this pass
 
     // durability
     void mark_dirty(TaskRef ref, TaskRecord& t);
