@@ -80,7 +80,7 @@ void BrokerCore::on_unroutable(const RoutingId& to, Now now) {
 bool BrokerCore::transition(TaskRecord& t, TaskEvent e, Now now) {
     auto next = next_state(t.status, e);
     if (!next) {
-        RC_ERROR(kLog, "illegal transition of task " << t.id.value << ": " << to_string(t.status)
+        RC_ERROR(kLog, "illegal transition of task " << t.id.view() << ": " << to_string(t.status)
                                                      << " on " << to_string(e));
         return false;
     }
@@ -122,12 +122,12 @@ void BrokerCore::dispatch(Now now) {
         w.leases.insert(lease.value);
         ++counters_.dispatched;
         const std::string& type = scheduler_.task_type(t->cls);
-        RC_DEBUG(kLog, "dispatch " << t->id.value << " (" << type << ", attempt " << t->attempts
+        RC_DEBUG(kLog, "dispatch " << t->id.view() << " (" << type << ", attempt " << t->attempts
                                    << ") to " << w.device_id.value
                                    << (a->by_affinity ? " by affinity" : ""));
         auto& batch = outgoing_tasks_[a->device];
         if (batch.empty()) outgoing_devices_.push_back(a->device);
-        batch.push_back(proto::TaskAssign{t->id, lease, type, t->payload, t->view().metadata, t->attempts,
+        batch.push_back(proto::TaskAssign{t->task_id(), lease, type, t->payload.str(), t->view().metadata, t->attempts,
                                           static_cast<std::uint32_t>(timeout.count())});
     }
     // One message per worker per pass: TASK for one task, TASKS for several.
@@ -159,7 +159,7 @@ void BrokerCore::attempt_failed(TaskRef ref, TaskRecord& t, TaskStatus final_sta
                        std::to_string(delay.count()) + " ms after " + word + ": " + error;
             backoff_.emplace(t.detail().ready_at, ref);
         }
-        RC_INFO(kLog, "task " << t.id.value << " attempt " << t.attempts << " " << word << " ("
+        RC_INFO(kLog, "task " << t.id.view() << " attempt " << t.attempts << " " << word << " ("
                               << error << "); retrying");
         return;
     }
@@ -171,7 +171,7 @@ void BrokerCore::attempt_failed(TaskRef ref, TaskRecord& t, TaskStatus final_sta
 void BrokerCore::finish(TaskRef ref, TaskRecord& t, TaskEvent e, Now now) {
     if (!transition(t, e, now)) return;
     t.detail().completed_at = now.wall;
-    t.payload = Bytes{}; // never dispatched again; results may be kept for an hour
+    t.payload.clear(); // never dispatched again; results may be kept for an hour
     --active_;
     switch (t.status) {
     case TaskStatus::Success:
@@ -187,7 +187,7 @@ void BrokerCore::finish(TaskRef ref, TaskRecord& t, TaskEvent e, Now now) {
         throughput_.emplace_back(now.mono, 0);
     ++throughput_.back().second;
     retention_.emplace_back(now.mono, ref);
-    RC_DEBUG(kLog, "task " << t.id.value << " " << to_string(t.status)
+    RC_DEBUG(kLog, "task " << t.id.view() << " " << to_string(t.status)
                            << (t.view().error.empty() ? "" : ": " + t.view().error));
     notify_waiters(t);
 }
@@ -247,7 +247,7 @@ void BrokerCore::expire_leases(Now now) {
         TaskRecord* t = tasks_.get(l.task);
         auto& w = registry_.at(l.device);
         if (w.state == WorkerState::Online)
-            send_worker(l.device, cancel_msg(l, id, t ? t->id : TaskId{}, "timeout"), now);
+            send_worker(l.device, cancel_msg(l, id, t ? t->task_id() : TaskId{}, "timeout"), now);
         if (t && t->lease.value == id &&
             (t->status == TaskStatus::Assigned || t->status == TaskStatus::Running)) {
             std::ostringstream msg;
@@ -275,7 +275,7 @@ void BrokerCore::purge_results(Now now) {
         if (!t || !is_terminal(t->status)) continue;
         --by_status_[static_cast<size_t>(t->status)];
         scheduler_.release_class(t->cls);
-        if (cfg_.durable) deleted_.push_back(t->id.value);
+        if (cfg_.durable) deleted_.push_back(t->id.str());
         tasks_.erase(ref);
     }
 }
@@ -403,7 +403,7 @@ const TaskRecord* BrokerCore::task(const std::string& id) const {
 
 TaskResult BrokerCore::result_of(const TaskRecord& t) const {
     TaskResult r;
-    r.task_id = t.id;
+    r.task_id = t.task_id();
     r.status = t.status;
     const TaskDetail& d = t.view();
     r.result_data = d.result;
@@ -420,7 +420,7 @@ TaskResult BrokerCore::result_of(const TaskRecord& t) const {
 
 proto::TaskInfo BrokerCore::info_of(const TaskRecord& t) const {
     proto::TaskInfo i;
-    i.task_id = t.id;
+    i.task_id = t.task_id();
     i.task_type = scheduler_.task_type(t.cls);
     i.status = t.status;
     i.priority = t.priority;

@@ -19,14 +19,14 @@ void BrokerCore::mark_dirty(TaskRef ref, TaskRecord& t) {
 
 JournalOp BrokerCore::snapshot(const TaskRecord& t) const {
     JournalOp op;
-    op.task_id = t.id.value;
+    op.task_id = t.id.str();
     op.state = codec::encode_result(result_of(t));
     if (t.lease.value != 0) op.lease = std::to_string(epoch_) + ":" + std::to_string(t.lease.value);
     if (!t.persisted) {
         TaskSpec spec;
-        spec.task_id = t.id;
+        spec.task_id = t.task_id();
         spec.task_type = scheduler_.task_type(t.cls);
-        spec.payload = t.payload;
+        spec.payload = t.payload.str();
         spec.priority = t.priority;
         spec.requirements = scheduler_.requirements(t.cls);
         spec.requirements.timeout_seconds = static_cast<double>(t.timeout_s);
@@ -91,7 +91,7 @@ void BrokerCore::recover(std::vector<RecoveredTask> tasks, Now now) {
         auto ref = tasks_.create(rt.spec.task_id);
         if (!ref) continue;
         TaskRecord& t = *tasks_.get(*ref);
-        t.payload = std::move(rt.spec.payload);
+        t.payload.assign(rt.spec.payload);
         if (!rt.spec.metadata.empty()) t.detail().metadata = std::move(rt.spec.metadata);
         t.priority = rt.spec.priority;
         t.timeout_s = static_cast<float>(rt.spec.requirements.timeout_seconds);

@@ -109,7 +109,7 @@ void BrokerCore::on_submit(const RoutingId& from, proto::SubmitReq& m, Now now) 
             ref = tasks_.create(spec.task_id);
         }
         TaskRecord& t = *tasks_.get(*ref);
-        t.payload = std::move(spec.payload);
+        t.payload.assign(spec.payload);
         if (!spec.metadata.empty()) t.detail().metadata = std::move(spec.metadata);
         t.priority = spec.priority;
         t.timeout_s = static_cast<float>(spec.requirements.timeout_seconds);
@@ -127,7 +127,7 @@ void BrokerCore::on_submit(const RoutingId& from, proto::SubmitReq& m, Now now) 
         ++active_;
         transition(t, TaskEvent::Accept, now);
         enqueue(*ref, t);
-        out.task_ids.push_back(t.id);
+        out.task_ids.push_back(spec.task_id);
     }
     counters_.submitted += m.tasks.size();
     RC_DEBUG(kLog, "accepted " << m.tasks.size() << " task(s) from " << to_hex(from.value));
@@ -179,7 +179,7 @@ void BrokerCore::on_cancel(const RoutingId& from, const proto::CancelReq& m, Now
     auto ref = tasks_.find(m.task_id.value);
     TaskRecord* t = ref ? tasks_.get(*ref) : nullptr;
     if (!t) return reply_error(from, m.req, proto::ErrorCode::UnknownTask, "no task '" + m.task_id.value + "'");
-    if (is_terminal(t->status)) return reply(from, proto::CancelReply{m.req, t->id, t->status, false});
+    if (is_terminal(t->status)) return reply(from, proto::CancelReply{m.req, t->task_id(), t->status, false});
     if (t->status == TaskStatus::Queued && t->queue_seq != 0) {
         scheduler_.forget(t->cls);
         t->queue_seq = 0;
@@ -187,14 +187,14 @@ void BrokerCore::on_cancel(const RoutingId& from, const proto::CancelReq& m, Now
     if (t->status == TaskStatus::Assigned || t->status == TaskStatus::Running) {
         if (auto it = leases_.find(t->lease.value); it != leases_.end()) {
             it->second.live = false; // the slot frees when the worker reports back
-            send_worker(it->second.device, cancel_msg(it->second, it->first, t->id, "cancelled"), now);
+            send_worker(it->second.device, cancel_msg(it->second, it->first, t->task_id(), "cancelled"), now);
         }
         t->lease = LeaseId{};
     }
     t->detail().reason = "cancelled by request";
     finish(*ref, *t, TaskEvent::Cancel, now);
-    RC_INFO(kLog, "task " << t->id.value << " cancelled");
-    reply(from, proto::CancelReply{m.req, t->id, t->status, true});
+    RC_INFO(kLog, "task " << t->id.view() << " cancelled");
+    reply(from, proto::CancelReply{m.req, t->task_id(), t->status, true});
 }
 
 } // namespace rc::broker

@@ -124,7 +124,7 @@ void BrokerCore::on_ready(const RoutingId& from, proto::Ready& m, Now now) {
         auto it = unclaimed_.find(EpochLease{r.epoch, r.lease.value});
         if (it == unclaimed_.end()) continue;
         TaskRecord* t = tasks_.get(it->second);
-        if (t && t->id == r.task_id) {
+        if (t && t->id.view() == r.task_id.value) {
             std::uint64_t lease = next_lease_++;
             auto deadline = now.mono + std::chrono::milliseconds(std::llround(static_cast<double>(t->timeout_s) * 1000.0));
             leases_.emplace(lease, Lease{it->second, d, deadline, true, true, r.epoch, r.lease.value});
@@ -195,7 +195,7 @@ void BrokerCore::on_result(DevIdx d, proto::WorkResult& m, Now now) {
             // It finished while the broker was down: record it rather than run it again.
             TaskRef ref = u->second;
             TaskRecord* t = tasks_.get(ref);
-            if (t && t->id == m.task_id &&
+            if (t && t->id.view() == m.task_id.value &&
                 (t->status == TaskStatus::Assigned || t->status == TaskStatus::Running)) {
                 unclaimed_.erase(u);
                 ++counters_.reconciled;

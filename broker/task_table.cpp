@@ -17,14 +17,14 @@ std::size_t TaskTable::probe(std::string_view id) const {
     for (std::size_t i = hash_id(id) & mask;; i = (i + 1) & mask) {
         std::uint32_t v = index_[i];
         if (v == kEmpty) return kNpos;
-        if (v != kTomb && slab_[v - 1].id.value == id) return i;
+        if (v != kTomb && slab_[v - 1].id.view() == id) return i;
     }
 }
 
 void TaskTable::index_insert(std::uint32_t idx) {
     if ((count_ + tombs_ + 1) * 2 > index_.size()) rehash(std::max<std::size_t>(64, (count_ + 1) * 3));
     std::size_t mask = index_.size() - 1;
-    for (std::size_t i = hash_id(slab_[idx].id.value) & mask;; i = (i + 1) & mask) {
+    for (std::size_t i = hash_id(slab_[idx].id.view()) & mask;; i = (i + 1) & mask) {
         if (index_[i] == kEmpty || index_[i] == kTomb) {
             if (index_[i] == kTomb) --tombs_;
             index_[i] = idx + 1;
@@ -61,7 +61,7 @@ std::optional<TaskRef> TaskTable::create(const TaskId& id) {
     r.gen = gen;
     r.idx = idx;
     r.used = true;
-    r.id = id;
+    r.id.assign(id.value);
     index_insert(idx);
     return TaskRef{idx, gen};
 }
@@ -69,7 +69,7 @@ std::optional<TaskRef> TaskTable::create(const TaskId& id) {
 void TaskTable::erase(TaskRef ref) {
     TaskRecord* r = get(ref);
     if (!r) return;
-    if (auto slot = probe(r->id.value); slot != kNpos) {
+    if (auto slot = probe(r->id.view()); slot != kNpos) {
         index_[slot] = kTomb;
         --count_;
         ++tombs_;

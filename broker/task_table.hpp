@@ -3,6 +3,7 @@
 // ids. Pure storage: state changes are made by the core through next_state().
 #pragma once
 
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -18,6 +19,52 @@
 namespace rc::broker {
 
 inline constexpr DevIdx kNoDevice = UINT32_MAX;
+
+// An immutable byte string in 16 bytes (std::string takes 32): up to 8 bytes inline, longer
+// ones in an exact-size heap block. For the two strings every queued task holds, its id
+// and its payload.
+class CompactString {
+public:
+    CompactString() = default;
+    explicit CompactString(std::string_view s) { assign(s); }
+    CompactString(CompactString&& o) noexcept : u_(o.u_), size_(o.size_) { o.size_ = 0; }
+    CompactString& operator=(CompactString&& o) noexcept {
+        if (this != &o) {
+            release();
+            u_ = o.u_;
+            size_ = o.size_;
+            o.size_ = 0;
+        }
+        return *this;
+    }
+    CompactString(const CompactString&) = delete;
+    CompactString& operator=(const CompactString&) = delete;
+    ~CompactString() { release(); }
+
+    void assign(std::string_view s) {
+        release();
+        size_ = static_cast<std::uint32_t>(s.size());
+        char* dst = size_ <= sizeof(u_.small) ? u_.small : (u_.ptr = new char[size_]);
+        if (size_) std::memcpy(dst, s.data(), size_);
+    }
+    void clear() { release(); }
+    [[nodiscard]] std::string_view view() const {
+        return {size_ <= sizeof(u_.small) ? u_.small : u_.ptr, size_};
+    }
+    [[nodiscard]] std::string str() const { return std::string(view()); }
+    [[nodiscard]] bool empty() const { return size_ == 0; }
+
+private:
+    void release() {
+        if (size_ > sizeof(u_.small)) delete[] u_.ptr;
+        size_ = 0;
+    }
+    union {
+        char* ptr;     // size_ > 8: an exact-size heap block
+        char small[8]; // size_ <= 8: the bytes themselves
+    } u_{};
+    std::uint32_t size_ = 0;
+};
 
 // What a task needs only once it has run, or rarely: kept out of line so that a queued
 // task costs little memory (docs/performance.md).
@@ -40,8 +87,8 @@ struct TaskRecord {
     TaskStatus status = TaskStatus::Pending;
     Priority priority = Priority::Normal;
     std::uint8_t max_retries = 3;
-    TaskId id;
-    Bytes payload;                // dropped once the task has ended
+    CompactString id;
+    CompactString payload;        // opaque msgpack; dropped once the task has ended
     ClassId cls = 0;              // its requirement class (also names its task type)
     std::uint32_t attempts = 0;   // dispatches so far
     float timeout_s = 300;
@@ -52,6 +99,8 @@ struct TaskRecord {
     bool dirty = false;     // changed since the last journal flush
     bool persisted = false; // its spec is in the durable store
     std::unique_ptr<TaskDetail> more;
+
+    [[nodiscard]] TaskId task_id() const { return TaskId(id.str()); }
 
     // The detail, created on first use.
     TaskDetail& detail() {

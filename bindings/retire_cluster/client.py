@@ -93,6 +93,9 @@ class ClusterClient:
         With ``strict``, the broker refuses task types that no online device runs.
         """
         batch = list(tasks)
+        for t in batch:
+            if not isinstance(t, Task):
+                raise TypeError(f"submit a Task, not {type(t).__name__}")
         if not batch:
             return []
         with _core_errors():
@@ -157,10 +160,10 @@ class ClusterClient:
                 done[r["task_id"]] = TaskResult._from_core(r)
             pending = [t for t in pending if t not in done]
             if pending and left is not None and left <= wait:
-                raise TaskTimeoutError(
-                    f"{len(pending)} of {len(task_ids)} task(s) not finished after {timeout} s"
-                    + (f" (task {pending[0]!r})" if len(task_ids) > 1 else f": {pending[0]!r}")
-                )
+                if len(task_ids) == 1:
+                    raise TaskTimeoutError(f"task {pending[0]!r} not finished after {timeout} s")
+                raise TaskTimeoutError(f"{len(pending)} of {len(task_ids)} tasks not finished "
+                                       f"after {timeout} s (the first: {pending[0]!r})")
         return [done[t] for t in task_ids]
 
     def cancel_task(self, task_id: str) -> bool:
@@ -222,7 +225,7 @@ class ClusterClient:
         self.close()
 
 
-#: The seed's name for the object that schedules tasks on a cluster.
+#: Another name for the client: the task execution guide calls it the scheduler.
 Scheduler = ClusterClient
 
 

@@ -223,13 +223,15 @@ class Worker:
         self._raise_if_failed()
 
     def run(self) -> None:
-        """Runs the worker until ``stop()`` or Ctrl-C, then stops it cleanly and returns.
+        """Runs the worker (or waits for one already started) until ``stop()`` or Ctrl-C,
+        then stops it cleanly and returns.
 
         Called from the main thread, SIGTERM also stops it cleanly while it runs.
         """
         restore = _stop_on_sigterm()
         try:
-            self.start()
+            if not self._core.running:
+                self.start()
             while not self._core.wait(_POLL_SECONDS):
                 pass
         except KeyboardInterrupt:

@@ -4,8 +4,11 @@
 #include "background.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <set>
 #include <stdexcept>
+
+#include <pthread.h>
 
 #include <pybind11/pybind11.h>
 
@@ -18,12 +21,38 @@ std::mutex g_mu;
 std::condition_variable g_cv;
 std::set<BackgroundLoop*> g_loops;
 thread_local bool t_in_handler = false;
+
+// Blocks asynchronous signals (SIGINT, SIGTERM, ...) in the threads it is alive for, so
+// that the kernel delivers them to Python's main thread, which handles them; ZeroMQ's own
+// threads do the same. Threads created meanwhile inherit the mask.
+class BlockSignals {
+public:
+    BlockSignals() {
+        sigset_t set;
+        sigfillset(&set);
+        for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT})
+            sigdelset(&set, sig);
+        pthread_sigmask(SIG_BLOCK, &set, &old_);
+    }
+    ~BlockSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+    BlockSignals(const BlockSignals&) = delete;
+    BlockSignals& operator=(const BlockSignals&) = delete;
+
+private:
+    sigset_t old_{};
+};
 } // namespace
 
-bool in_handler_thread() { return t_in_handler; }
-void set_in_handler_thread(bool on) { t_in_handler = on; }
+bool in_handler_thread() {
+    return t_in_handler;
+}
+void set_in_handler_thread(bool on) {
+    t_in_handler = on;
+}
 
-BackgroundLoop::~BackgroundLoop() { stop(); }
+BackgroundLoop::~BackgroundLoop() {
+    stop();
+}
 
 void BackgroundLoop::start(std::function<void()> body, std::function<void()> request_stop) {
     std::lock_guard ops(ops_mu_);
@@ -42,6 +71,7 @@ void BackgroundLoop::start(std::function<void()> body, std::function<void()> req
         std::lock_guard g(g_mu);
         g_loops.insert(this);
     }
+    BlockSignals blocked; // the loop thread, and the threads it starts, inherit the mask
     thread_ = std::thread([this, body = std::move(body)] {
         std::string error;
         try {
@@ -100,7 +130,8 @@ std::string BackgroundLoop::error() const {
 
 void stop_all_loops() {
     std::unique_lock lk(g_mu);
-    for (BackgroundLoop* loop : g_loops) loop->request_stop();
+    for (BackgroundLoop* loop : g_loops)
+        loop->request_stop();
     // Loops leave the registry as their threads end; a handler that never returns is not
     // waited for forever.
     g_cv.wait_for(lk, std::chrono::seconds(30), [] { return g_loops.empty(); });

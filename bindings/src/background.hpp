@@ -34,8 +34,8 @@ public:
     [[nodiscard]] std::string error() const;
 
 private:
-    std::mutex ops_mu_;         // serialises start() and stop(); the loop thread never takes it
-    mutable std::mutex mu_;     // guards the fields below
+    std::mutex ops_mu_;     // serialises start() and stop(); the loop thread never takes it
+    mutable std::mutex mu_; // guards the fields below
     std::condition_variable cv_;
     std::thread thread_;
     std::function<void()> request_stop_;

@@ -52,7 +52,7 @@ public:
     [[nodiscard]] int port() const { return port_; }
 
     void start() {
-        if (!server_) throw CoreError{"state", "", "the broker is closed"};
+        if (closed_ || !server_) throw CoreError{"state", "", "the broker is closed"};
         if (loop_.running()) throw CoreError{"state", "", "the broker is already running"};
         stop_ = false;
         broker::BrokerServer* s = server_.get();
@@ -65,9 +65,14 @@ public:
 
     // Stops the loop and closes the broker (its port is free again). Idempotent.
     void stop() {
+        closed_ = true; // from here on start() refuses
+        {
+            py::gil_scoped_release nogil;
+            loop_.stop();
+        }
+        std::unique_ptr<broker::BrokerServer> s = std::move(server_); // with the GIL, as start()
         py::gil_scoped_release nogil;
-        loop_.stop();
-        server_.reset();
+        s.reset();
     }
 
     [[nodiscard]] bool running() const { return loop_.running(); }
@@ -76,6 +81,7 @@ public:
 private:
     std::string endpoint_;
     int port_ = 0;
+    bool closed_ = false; // read and written with the GIL held
     std::unique_ptr<broker::BrokerServer> server_;
     std::atomic<bool> stop_{false};
     BackgroundLoop loop_; // declared last: stopped before the server goes away

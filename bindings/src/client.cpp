@@ -2,6 +2,7 @@
 // released. rc::Client is single-threaded, so calls lease one from a small pool: threads
 // never share a socket and never wait for each other. Lock order: the pool mutex is taken
 // without the GIL and never held across a call or a GIL acquisition.
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -18,8 +19,11 @@ namespace rc::py_bindings {
 namespace {
 
 std::chrono::milliseconds to_ms(double seconds) {
-    if (!(seconds >= 0)) throw py::value_error("a duration must be a non-negative number of seconds");
-    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
+    if (!(seconds >= 0))
+        throw py::value_error("a duration must be a non-negative number of seconds");
+    constexpr double kMaxSeconds = 30 * 24 * 3600.0; // the broker's wait field is 32-bit ms
+    return std::chrono::milliseconds(
+        static_cast<std::int64_t>(std::min(seconds, kMaxSeconds) * 1000.0 + 0.5));
 }
 
 class PyClient {
@@ -63,7 +67,7 @@ private:
 public:
     PyClient(const std::string& address, double timeout) {
         auto ep = normalize_endpoint(address);
-        if (!ep) throw CoreError{"invalid", "", ep.error()};
+        if (!ep) throw py::value_error(ep.error());
         endpoint_ = ep.value();
         opts_.request_timeout = to_ms(timeout);
         if (opts_.request_timeout.count() == 0) throw py::value_error("timeout must be > 0");
@@ -77,12 +81,14 @@ public:
         specs.reserve(tasks.size());
         for (size_t i = 0; i < tasks.size(); ++i) {
             specs.push_back(task_from_python(tasks[i]));
-            validate_or_throw(specs.back(), tasks.size() > 1 ? "tasks[" + std::to_string(i) + "]: " : "");
+            validate_or_throw(specs.back(),
+                              tasks.size() > 1 ? "tasks[" + std::to_string(i) + "]: " : "");
         }
         auto r = call([&](Client& c) { return c.submit(std::move(specs), strict); });
         std::vector<std::string> ids;
         ids.reserve(r.size());
-        for (auto& id : r) ids.push_back(std::move(id.value));
+        for (auto& id : r)
+            ids.push_back(std::move(id.value));
         return ids;
     }
 
@@ -93,14 +99,18 @@ public:
     // (results, pending ids, unknown ids)
     py::tuple results(const std::vector<std::string>& ids, double wait, bool any) {
         std::vector<TaskId> tids;
-        for (const auto& id : ids) tids.emplace_back(id);
+        for (const auto& id : ids)
+            tids.emplace_back(id);
         auto wait_ms = to_ms(wait);
         auto r = call([&](Client& c) { return c.results(tids, wait_ms, any); });
         py::list results;
-        for (const auto& res : r.results) results.append(result_to_python(res));
+        for (const auto& res : r.results)
+            results.append(result_to_python(res));
         py::list pending, unknown;
-        for (const auto& id : r.pending) pending.append(id.value);
-        for (const auto& id : r.unknown) unknown.append(id.value);
+        for (const auto& id : r.pending)
+            pending.append(id.value);
+        for (const auto& id : r.unknown)
+            unknown.append(id.value);
         return py::make_tuple(results, pending, unknown);
     }
 
@@ -110,7 +120,9 @@ public:
         return py::make_tuple(std::string(to_string(r.status)), r.changed);
     }
 
-    py::object stats() { return to_python(call([](Client& c) { return c.stats(); })); }
+    py::object stats() {
+        return to_python(call([](Client& c) { return c.stats(); }));
+    }
 
     py::object devices(const std::string& role, bool include_offline) {
         return to_python(call([&](Client& c) { return c.devices(role, include_offline); }));
@@ -159,13 +171,14 @@ void bind_client(py::module_& m) {
              py::arg("any") = false)
         .def("cancel", &PyClient::cancel, py::arg("task_id"))
         .def("stats", &PyClient::stats)
-        .def("devices", &PyClient::devices, py::arg("role") = "", py::arg("include_offline") = false)
+        .def("devices", &PyClient::devices, py::arg("role") = "",
+             py::arg("include_offline") = false)
         .def("device", &PyClient::device, py::arg("device_id"))
         .def("close", &PyClient::close);
 
     m.def(
-        "validate_task",
-        [](py::handle task) { validate_or_throw(task_from_python(task)); }, py::arg("task"));
+        "validate_task", [](py::handle task) { validate_or_throw(task_from_python(task)); },
+        py::arg("task"));
     m.def(
         "encode", [](py::handle obj) { return py::bytes(encode(obj)); }, py::arg("value"));
     m.def(

@@ -85,8 +85,10 @@ private:
         if (path_.empty()) return "";
         std::string s = " at ";
         for (const auto& seg : path_) {
-            if (auto* i = std::get_if<size_t>(&seg)) s += "[" + std::to_string(*i) + "]";
-            else s += "[" + std::string(py::repr(std::get<py::handle>(seg))) + "]";
+            if (auto* i = std::get_if<size_t>(&seg))
+                s += "[" + std::to_string(*i) + "]";
+            else
+                s += "[" + std::string(py::repr(std::get<py::handle>(seg))) + "]";
         }
         return s;
     }
@@ -100,24 +102,32 @@ py::object to_python_impl(const Value& v) {
     return std::visit(
         [](const auto& x) -> py::object {
             using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, std::monostate>) return py::none();
-            else if constexpr (std::is_same_v<T, bool>) return py::bool_(x);
-            else if constexpr (std::is_same_v<T, std::int64_t>) return py::int_(x);
-            else if constexpr (std::is_same_v<T, std::uint64_t>) return py::int_(x);
-            else if constexpr (std::is_same_v<T, double>) return py::float_(x);
+            if constexpr (std::is_same_v<T, std::monostate>)
+                return py::none();
+            else if constexpr (std::is_same_v<T, bool>)
+                return py::bool_(x);
+            else if constexpr (std::is_same_v<T, std::int64_t>)
+                return py::int_(x);
+            else if constexpr (std::is_same_v<T, std::uint64_t>)
+                return py::int_(x);
+            else if constexpr (std::is_same_v<T, double>)
+                return py::float_(x);
             else if constexpr (std::is_same_v<T, std::string>) {
                 PyObject* s = PyUnicode_DecodeUTF8(x.data(), static_cast<Py_ssize_t>(x.size()),
                                                    "surrogateescape");
                 if (!s) throw py::error_already_set();
                 return py::reinterpret_steal<py::object>(s);
-            } else if constexpr (std::is_same_v<T, Blob>) return py::bytes(x.data);
+            } else if constexpr (std::is_same_v<T, Blob>)
+                return py::bytes(x.data);
             else if constexpr (std::is_same_v<T, Array>) {
                 py::list l(x.size());
-                for (size_t i = 0; i < x.size(); ++i) l[i] = to_python_impl(x[i]);
+                for (size_t i = 0; i < x.size(); ++i)
+                    l[i] = to_python_impl(x[i]);
                 return l;
             } else {
                 py::dict d;
-                for (const auto& [k, e] : x) d[to_python_key(k)] = to_python_impl(e);
+                for (const auto& [k, e] : x)
+                    d[to_python_key(k)] = to_python_impl(e);
                 return d;
             }
         },
@@ -129,7 +139,8 @@ py::object to_python_key(const Value& v) {
     if (v.is_array()) {
         const Array& a = v.as_array();
         py::tuple t(a.size());
-        for (size_t i = 0; i < a.size(); ++i) t[i] = to_python_key(a[i]);
+        for (size_t i = 0; i < a.size(); ++i)
+            t[i] = to_python_key(a[i]);
         return t;
     }
     if (v.is_map()) throw py::value_error("received a map whose key is itself a map");
@@ -138,11 +149,17 @@ py::object to_python_key(const Value& v) {
 
 } // namespace
 
-Value to_value(py::handle obj) { return ToValue{}.convert(obj); }
+Value to_value(py::handle obj) {
+    return ToValue{}.convert(obj);
+}
 
-py::object to_python(const Value& v) { return to_python_impl(v); }
+py::object to_python(const Value& v) {
+    return to_python_impl(v);
+}
 
-Bytes encode(py::handle obj) { return codec::encode_value(to_value(obj)); }
+Bytes encode(py::handle obj) {
+    return codec::encode_value(to_value(obj));
+}
 
 py::object decode(const Bytes& bytes) {
     if (bytes.empty()) return py::none();

@@ -14,10 +14,14 @@ PYBIND11_CONSTINIT py::gil_safe_call_once_and_store<py::object> g_core_error;
 
 std::string kind_word(ClientError::Kind k) {
     switch (k) {
-    case ClientError::Kind::Unreachable: return "unreachable";
-    case ClientError::Kind::Timeout: return "timeout";
-    case ClientError::Kind::Broker: return "broker";
-    case ClientError::Kind::Protocol: return "protocol";
+    case ClientError::Kind::Unreachable:
+        return "unreachable";
+    case ClientError::Kind::Timeout:
+        return "timeout";
+    case ClientError::Kind::Broker:
+        return "broker";
+    case ClientError::Kind::Protocol:
+        return "protocol";
     }
     return "protocol";
 }
@@ -26,10 +30,9 @@ std::string kind_word(ClientError::Kind k) {
 
 void bind_errors(py::module_& m) {
     g_core_error.call_once_and_store_result([&]() {
-        return py::reinterpret_steal<py::object>(
-            PyErr_NewExceptionWithDoc("retire_cluster._core.CoreError",
-                                      "An expected failure: args are (kind, code, message).",
-                                      PyExc_Exception, nullptr));
+        return py::reinterpret_steal<py::object>(PyErr_NewExceptionWithDoc(
+            "retire_cluster._core.CoreError",
+            "An expected failure: args are (kind, code, message).", PyExc_Exception, nullptr));
     });
     m.attr("CoreError") = g_core_error.get_stored();
     py::register_exception_translator([](std::exception_ptr p) {
@@ -45,7 +48,8 @@ void bind_errors(py::module_& m) {
 void throw_client_error(const ClientError& e) {
     // A signal (Ctrl-C) makes the client's poll return EINTR; let Python handle it.
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-    std::string code = e.kind == ClientError::Kind::Broker ? std::string(proto::to_string(e.code)) : "";
+    std::string code =
+        e.kind == ClientError::Kind::Broker ? std::string(proto::to_string(e.code)) : "";
     throw CoreError{kind_word(e.kind), code, e.message};
 }
 

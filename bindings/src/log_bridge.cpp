@@ -1,10 +1,12 @@
 // The bridge from rc::log to Python logging: a sink that hands (level, component, message)
-// to a Python callable, taking the GIL only for that call. Lines are written from C++
-// threads; once the interpreter is finalizing, or after remove_log_sink(), they go nowhere.
+// to a Python callable, taking the GIL only for that call. Lines come from C++ threads;
+// after remove_log_sink() (at interpreter exit) they go to stderr again, and once the
+// interpreter is gone, nowhere.
 #include <atomic>
 
 #include "common/log.hpp"
 #include "module.hpp"
+#include "shared_object.hpp"
 
 namespace rc::py_bindings {
 
@@ -12,23 +14,21 @@ namespace {
 
 std::atomic<bool> g_sink_on{false};
 
+// Log text may quote peer input: bytes that are not UTF-8 become U+FFFD, never an error.
+py::str text(std::string_view s) {
+    PyObject* o = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace");
+    if (!o) throw py::error_already_set();
+    return py::reinterpret_steal<py::str>(o);
+}
+
 void install(py::object forward) {
-    auto fn = std::shared_ptr<py::object>(new py::object(std::move(forward)), [](py::object* o) {
-        if (Py_IsInitialized()) {
-            py::gil_scoped_acquire gil;
-            delete o;
-        } else {
-            (void)o->release();
-            delete o;
-        }
-    });
+    SharedObject fn = share(std::move(forward));
     g_sink_on = true;
     log::set_sink([fn](log::Level level, std::string_view component, std::string_view message) {
         if (!g_sink_on.load() || !Py_IsInitialized()) return;
         py::gil_scoped_acquire gil;
         try {
-            (*fn)(static_cast<int>(level), py::str(component.data(), component.size()),
-                  py::str(message.data(), message.size()));
+            (*fn)(static_cast<int>(level), text(component), text(message));
         } catch (py::error_already_set& e) {
             e.discard_as_unraisable("retire_cluster log bridge");
         }
@@ -61,7 +61,8 @@ void bind_logging(py::module_& m) {
                 log::write(static_cast<log::Level>(level), component, message);
         },
         py::arg("levelno"), py::arg("component"), py::arg("message"),
-        py::call_guard<py::gil_scoped_release>(), "Writes one line through the C++ logger, if its level is enabled.");
+        py::call_guard<py::gil_scoped_release>(),
+        "Writes one line through the C++ logger, if its level is enabled.");
 }
 
 } // namespace rc::py_bindings

@@ -9,27 +9,12 @@
 #include "convert.hpp"
 #include "errors.hpp"
 #include "module.hpp"
+#include "shared_object.hpp"
 #include "worker/worker.hpp"
 
 namespace rc::py_bindings {
 
 namespace {
-
-// A Python callable shared by handler copies; its last reference is dropped with the GIL.
-using SharedCallable = std::shared_ptr<py::object>;
-
-SharedCallable share(py::object fn) {
-    return SharedCallable(new py::object(std::move(fn)), [](py::object* o) {
-        if (!Py_IsInitialized()) { // too late to touch Python: leak the reference
-            (void)o->release();
-        } else {
-            py::gil_scoped_acquire gil;
-            delete o;
-            return;
-        }
-        delete o;
-    });
-}
 
 struct HandlerThreadMark {
     HandlerThreadMark() { set_in_handler_thread(true); }
@@ -38,7 +23,7 @@ struct HandlerThreadMark {
 
 // `runner(payload, task_id, attempt)` returns (True, msgpack bytes) or (False, error text);
 // retire_cluster/worker.py builds it around the user's function.
-worker::Handler python_handler(SharedCallable runner) {
+worker::Handler python_handler(SharedObject runner) {
     return [runner](const worker::TaskContext& ctx) {
         auto payload = ctx.decoded_payload();
         if (!payload) return worker::HandlerOutput::failed("payload: " + payload.error());
@@ -91,8 +76,8 @@ public:
         try {
             py::gil_scoped_release nogil; // probing the device may take a moment
             worker_ = std::make_unique<worker::Worker>(std::move(cfg));
-        } catch (const std::invalid_argument& e) {
-            throw CoreError{"invalid", "", e.what()};
+        } catch (const std::invalid_argument& e) { // an unparsable address
+            throw py::value_error(e.what());
         }
         device_id_ = worker_->device_id();
     }
@@ -149,10 +134,17 @@ public:
     // Stops the worker and frees it (sockets, threads, handlers). Idempotent; a closed
     // worker cannot start again.
     void close() {
-        if (in_handler_thread()) throw CoreError{"state", "", "a handler cannot close its own worker"};
+        if (in_handler_thread())
+            throw CoreError{"state", "", "a handler cannot close its own worker"};
+        closed_ = true; // from here on start() refuses
+        {
+            py::gil_scoped_release nogil;
+            loop_.stop();
+        }
+        // Other methods read worker_ holding the GIL: take it with the GIL, free it without.
+        std::unique_ptr<worker::Worker> w = std::move(worker_);
         py::gil_scoped_release nogil;
-        loop_.stop();
-        worker_.reset();
+        w.reset();
     }
 
     bool wait(double seconds) {
@@ -177,7 +169,7 @@ public:
 
 private:
     void require_open() const {
-        if (!worker_) throw CoreError{"state", "", "the worker is closed"};
+        if (closed_ || !worker_) throw CoreError{"state", "", "the worker is closed"};
     }
 
     void require_stopped(const char* what) const {
@@ -186,6 +178,7 @@ private:
     }
 
     std::string device_id_;
+    bool closed_ = false; // read and written with the GIL held
     std::unique_ptr<worker::Worker> worker_;
     std::atomic<bool> stop_{false};
     BackgroundLoop loop_; // declared last: stopped before the worker goes away
