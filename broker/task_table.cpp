@@ -22,7 +22,8 @@ std::size_t TaskTable::probe(std::string_view id) const {
 }
 
 void TaskTable::index_insert(std::uint32_t idx) {
-    if ((count_ + tombs_ + 1) * 2 > index_.size()) rehash(std::max<std::size_t>(64, (count_ + 1) * 3));
+    // Load stays under 3/4; growth doubles, so a full table holds 4 to 8 bytes per task.
+    if ((count_ + tombs_ + 1) * 4 > index_.size() * 3) rehash(std::max<std::size_t>(64, (count_ + 1) * 2));
     std::size_t mask = index_.size() - 1;
     for (std::size_t i = hash_id(slab_[idx].id.view()) & mask;; i = (i + 1) & mask) {
         if (index_[i] == kEmpty || index_[i] == kTomb) {

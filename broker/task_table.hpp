@@ -20,10 +20,11 @@ namespace rc::broker {
 
 inline constexpr DevIdx kNoDevice = UINT32_MAX;
 
-// An immutable byte string in 16 bytes (std::string takes 32): up to 8 bytes inline, longer
-// ones in an exact-size heap block. For the two strings every queued task holds, its id
-// and its payload.
-class CompactString {
+// An immutable byte string: up to `Inline` bytes stored in place, longer ones in an
+// exact-size heap block. std::string takes 32 bytes plus a heap block past 15 bytes; a
+// task id (usually a 36-byte UUID) fits a CompactString<40> whole, and a payload costs 16
+// bytes plus its exact size. For the two strings every queued task holds.
+template <std::size_t Inline> class CompactString {
 public:
     CompactString() = default;
     explicit CompactString(std::string_view s) { assign(s); }
@@ -60,11 +61,12 @@ private:
         size_ = 0;
     }
     union {
-        char* ptr;     // size_ > 8: an exact-size heap block
-        char small[8]; // size_ <= 8: the bytes themselves
+        char* ptr;          // size_ > Inline: an exact-size heap block
+        char small[Inline]; // size_ <= Inline: the bytes themselves
     } u_{};
     std::uint32_t size_ = 0;
 };
+static_assert(sizeof(CompactString<8>) == 16);
 
 // What a task needs only once it has run, or rarely: kept out of line so that a queued
 // task costs little memory (docs/performance.md).
@@ -87,8 +89,8 @@ struct TaskRecord {
     TaskStatus status = TaskStatus::Pending;
     Priority priority = Priority::Normal;
     std::uint8_t max_retries = 3;
-    CompactString id;
-    CompactString payload;        // opaque msgpack; dropped once the task has ended
+    CompactString<40> id;
+    CompactString<8> payload;     // opaque msgpack; dropped once the task has ended
     ClassId cls = 0;              // its requirement class (also names its task type)
     std::uint32_t attempts = 0;   // dispatches so far
     float timeout_s = 300;
