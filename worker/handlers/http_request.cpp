@@ -8,7 +8,7 @@
 #include <mutex>
 #include <optional>
 
-#include <curl/curl.h>
+#include "curl_api.hpp"
 #include <sys/socket.h>
 
 #include "common/json.hpp"
@@ -104,16 +104,14 @@ bool is_token(std::string_view s) {
     return true;
 }
 
-void global_init() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+// libcurl's functions; run() checks that they loaded before anything uses them.
+const CurlApi& curl() { return *curl_api(); }
 
 struct CurlSlist {
     curl_slist* list = nullptr;
-    ~CurlSlist() { curl_slist_free_all(list); }
+    ~CurlSlist() { curl().slist_free_all(list); }
     bool add(const std::string& line) {
-        curl_slist* next = curl_slist_append(list, line.c_str());
+        curl_slist* next = curl().slist_append(list, line.c_str());
         if (next) list = next;
         return next != nullptr;
     }
@@ -197,54 +195,54 @@ Result<Request, std::string> parse_request(const Value& p, const OutsideConfig& 
 
 void set_method(CURL* c, const Request& r) {
     if (r.method == "HEAD") {
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        curl().easy_setopt(c, CURLOPT_NOBODY, 1L);
     } else if (r.method == "POST") {
-        curl_easy_setopt(c, CURLOPT_POST, 1L); // keeps curl's 301/302/303 -> GET rules
+        curl().easy_setopt(c, CURLOPT_POST, 1L); // keeps curl's 301/302/303 -> GET rules
     } else if (r.method != "GET") {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+        curl().easy_setopt(c, CURLOPT_CUSTOMREQUEST, r.method.c_str());
     }
     if (r.body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body->size()));
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, r.body->data());
+        curl().easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body->size()));
+        curl().easy_setopt(c, CURLOPT_POSTFIELDS, r.body->data());
     } else if (r.method == "POST") {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t{0});
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+        curl().easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t{0});
+        curl().easy_setopt(c, CURLOPT_POSTFIELDS, "");
     }
 }
 
 // Runs the transfer on a private multi handle so that cancellation is checked every few
 // milliseconds. Returns the easy handle's result, or nullopt when cancelled.
 std::optional<CURLcode> perform(CURL* easy, const TaskContext& ctx) {
-    CURLM* multi = curl_multi_init();
+    CURLM* multi = curl().multi_init();
     if (!multi) return CURLE_OUT_OF_MEMORY;
-    curl_multi_add_handle(multi, easy);
+    curl().multi_add_handle(multi, easy);
     std::optional<CURLcode> result;
     int running = 1;
     while (running) {
-        if (curl_multi_perform(multi, &running) != CURLM_OK) {
+        if (curl().multi_perform(multi, &running) != CURLM_OK) {
             result = CURLE_FAILED_INIT;
             break;
         }
         if (!running) break;
         if (ctx.stop_requested()) break;
-        curl_multi_poll(multi, nullptr, 0, static_cast<int>(kPollStep.count()), nullptr);
+        curl().multi_poll(multi, nullptr, 0, static_cast<int>(kPollStep.count()), nullptr);
     }
     if (!running && !result) {
         int left = 0;
-        while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
+        while (CURLMsg* m = curl().multi_info_read(multi, &left)) {
             if (m->msg == CURLMSG_DONE) result = m->data.result;
         }
         if (!result) result = CURLE_FAILED_INIT;
     }
-    curl_multi_remove_handle(multi, easy);
-    curl_multi_cleanup(multi);
+    curl().multi_remove_handle(multi, easy);
+    curl().multi_cleanup(multi);
     return result;
 }
 
 HandlerOutput run(const Request& req, const OutsideConfig& config, const TaskContext& ctx) {
-    global_init();
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> handle(curl_easy_init(),
-                                                               &curl_easy_cleanup);
+    std::string load_error;
+    if (!curl_api(&load_error)) return HandlerOutput::failed("http_request: " + load_error);
+    std::unique_ptr<CURL, void (*)(CURL*)> handle(curl().easy_init(), curl().easy_cleanup);
     if (!handle) return HandlerOutput::failed("http_request: cannot initialise libcurl");
     CURL* c = handle.get();
     Transfer t;
@@ -256,25 +254,25 @@ HandlerOutput run(const Request& req, const OutsideConfig& config, const TaskCon
     }
     char error_buffer[CURL_ERROR_SIZE] = {0};
 
-    curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, kMaxRedirects);
-    curl_easy_setopt(c, CURLOPT_PROXY, ""); // ignore http_proxy & co. from the environment
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, &open_socket);
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &t);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+    curl().easy_setopt(c, CURLOPT_URL, req.url.c_str());
+    curl().easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl().easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl().easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl().easy_setopt(c, CURLOPT_MAXREDIRS, kMaxRedirects);
+    curl().easy_setopt(c, CURLOPT_PROXY, ""); // ignore http_proxy & co. from the environment
+    curl().easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl().easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
+    curl().easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, &open_socket);
+    curl().easy_setopt(c, CURLOPT_OPENSOCKETDATA, &t);
+    curl().easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_body);
+    curl().easy_setopt(c, CURLOPT_WRITEDATA, &t);
+    curl().easy_setopt(c, CURLOPT_HEADERFUNCTION, &on_header);
+    curl().easy_setopt(c, CURLOPT_HEADERDATA, &t);
     if (req.cap > 0)
-        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(req.cap));
-    curl_easy_setopt(c, CURLOPT_USERAGENT, kUserAgent);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.list);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
+        curl().easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(req.cap));
+    curl().easy_setopt(c, CURLOPT_USERAGENT, kUserAgent);
+    curl().easy_setopt(c, CURLOPT_HTTPHEADER, headers.list);
+    curl().easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
     set_method(c, req);
 
     const auto start = Clock::now();
@@ -295,14 +293,14 @@ HandlerOutput run(const Request& req, const OutsideConfig& config, const TaskCon
         return HandlerOutput::failed("http_request: more than " + std::to_string(kMaxRedirects) +
                                      " redirects");
     if (*code != CURLE_OK) {
-        std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(*code);
+        std::string detail = error_buffer[0] ? error_buffer : curl().easy_strerror(*code);
         return HandlerOutput::failed("http_request failed: " + detail);
     }
 
     long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl().easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     char* final_url = nullptr;
-    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &final_url);
+    curl().easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &final_url);
     Map header_map;
     for (auto& [k, v] : t.headers)
         header_map.emplace_back(Value(k), Value(v));
@@ -320,7 +318,6 @@ HandlerOutput run(const Request& req, const OutsideConfig& config, const TaskCon
 } // namespace
 
 Handler make_http_request_handler(const OutsideConfig& config) {
-    global_init();
     return [config](const TaskContext& ctx) {
         auto payload = outside::payload_map(ctx, "http_request");
         if (!payload) return HandlerOutput::failed(payload.error());
