@@ -152,8 +152,11 @@ private:
     void connect(TimePoint now) {
         dealer_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
         dealer_->set(zmq::sockopt::linger, 0);
-        dealer_->set(zmq::sockopt::reconnect_ivl, 100);
-        dealer_->set(zmq::sockopt::reconnect_ivl_max, 1000);
+        // While the broker is away the transport retries at most one heartbeat apart, so a
+        // restarted broker hears this READY within one heartbeat of listening again.
+        int hb_ms = static_cast<int>(std::max<std::int64_t>(hb_.count(), 10));
+        dealer_->set(zmq::sockopt::reconnect_ivl, std::min(100, hb_ms));
+        dealer_->set(zmq::sockopt::reconnect_ivl_max, hb_ms);
         dealer_->set(zmq::sockopt::sndhwm, 100000);
         dealer_->set(zmq::sockopt::rcvhwm, 100000);
         dealer_->connect(w_.endpoint_);

@@ -9,62 +9,22 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+
+from procs import Proc, free_port, wait_until  # shared with tests/python
+
+__all__ = ["BIN", "Cluster", "Proc", "Redis", "free_port", "wait_until"]
 BIN = Path(os.environ.get("RC_BIN_DIR", ROOT / "build" / "bin"))
-
-
-def wait_until(pred: Callable[[], Any], timeout: float, step: float = 0.02) -> Any:
-    """Polls `pred` until it returns a truthy value or `timeout` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            return value
-        time.sleep(step)  # a polling step, not a wait for an outcome
-
-
-class Proc:
-    """A started binary whose output goes to a log file."""
-
-    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
-        self.args = args
-        self.log = log
-        self._fh = open(log, "wb")
-        full_env = dict(os.environ, **env) if env else None
-        self.popen = subprocess.Popen(args, stdout=self._fh, stderr=subprocess.STDOUT, env=full_env)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def signal(self, sig: int) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(sig)
-
-    def stop(self, timeout: float = 10.0) -> int:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
-        self._fh.close()
-        return self.popen.returncode
-
-    def kill(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill()
-            self.popen.wait(5)
 
 
 class Cluster:
@@ -126,15 +86,6 @@ class Cluster:
         for p in reversed(self.procs):
             p.kill()
             p.stop()
-
-
-def free_port() -> int:
-    """An ephemeral port the kernel just gave out on 127.0.0.1 (for servers that need one up front)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Redis:

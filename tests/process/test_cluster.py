@@ -60,12 +60,16 @@ def test_workers_reregister_after_a_broker_restart(cluster: Cluster) -> None:
     broker.signal(signal.SIGKILL)
     broker.stop()
     cluster.broker(port=port, heartbeat_ms=200)
-    restarted = time.monotonic()
     assert cluster.wait_online({"a", "b"}, timeout=10)
-    took = time.monotonic() - restarted
-    assert cluster.stats()["broker"]["epoch"] != first_epoch
-    # Within one heartbeat plus transport reconnect time; bounded loosely for noise.
-    assert took < 3.0, took
+    stats = cluster.stats()
+    assert stats["broker"]["epoch"] != first_epoch
+    # Measured by the broker itself: from its start to each device's registration. The
+    # bound is one heartbeat (200 ms) plus 100 ms for process scheduling on a busy machine.
+    started = stats["broker"]["started_at"]
+    for device in ("a", "b"):
+        delay = cluster.devices()[device]["registered_at"] - started
+        print(f"{device} re-registered {delay * 1000:.0f} ms after the broker started")
+        assert 0 <= delay <= 0.3, (device, delay)
     r = cluster.submit("--type", "echo", "--payload", '{"after": "restart"}', "--wait", "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)[0]["result_data"] == {"after": "restart"}

@@ -10,17 +10,18 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import sysconfig
-import time
 from pathlib import Path
-from typing import Callable, TypeVar
 
 ROOT = Path(__file__).resolve().parents[2]
-T = TypeVar("T")
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+
+from procs import Proc, free_port, wait_until  # noqa: E402  (shared with tests/process)
+
+__all__ = ["ROOT", "Proc", "ProcessCluster", "binary", "child_pids", "thread_count", "unused_port",
+           "wait_until"]
 
 
 def binary(name: str) -> str:
@@ -38,23 +39,7 @@ def binary(name: str) -> str:
     return found
 
 
-def wait_until(pred: Callable[[], T], timeout: float, step: float = 0.02) -> T:
-    """Polls ``pred`` until it returns a truthy value or ``timeout`` seconds pass; returns
-    its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(step)  # a polling step, not a wait for an outcome
-
-
-def unused_port() -> int:
-    """A port nothing listens on (it was free a moment ago)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+unused_port = free_port
 
 
 def thread_count() -> int:
@@ -77,34 +62,6 @@ def child_pids() -> set[int]:
         if fields[1] == me and fields[0] != "Z":
             out.add(int(entry))
     return out
-
-
-class Proc:
-    """A started process whose output goes to a log file."""
-
-    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
-        self.args = args
-        self.log = log
-        self._fh = open(log, "wb")
-        self.popen = subprocess.Popen(args, stdout=self._fh, stderr=subprocess.STDOUT, env=env)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def signal(self, sig: int) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(sig)
-
-    def stop(self, timeout: float = 10.0) -> int:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
-        self._fh.close()
-        return self.popen.returncode
 
 
 class ProcessCluster:
