@@ -127,13 +127,8 @@ public:
     [[nodiscard]] std::size_t size() const { return count_; }
     [[nodiscard]] bool contains(std::string_view id) const { return find(id).has_value(); }
 
-    template <typename F> void for_each(F&& f) const {
-        for (const auto& r : slab_)
-            if (r.used) f(r);
-    }
-
 private:
-    // The id index: open addressing over slab positions (4 bytes a slot, load <= 1/2),
+    // The id index: open addressing over slab positions (4 bytes a slot, load <= 3/4),
     // compared against the records' own ids, so no id is stored twice.
     static constexpr std::uint32_t kEmpty = 0, kTomb = UINT32_MAX; // else slab index + 1
     [[nodiscard]] std::size_t probe(std::string_view id) const; // slot holding id, or npos
